@@ -1,0 +1,77 @@
+"""Exceptions raised by symbolic.
+
+Every error the toolkit raises on bad input is a :class:`SymbolicError`. The message always
+names the input (a path, ``<bytes>``, ``corpus:NAME``...) and the reason, in the form
+``"songs/07.mid: truncated track chunk"``, so a batch job can log it as it is.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "SymbolicError",
+    "ParseError",
+    "MidiParseError",
+    "UnsupportedFormatError",
+    "EmptyScoreError",
+    "InputTooLargeError",
+    "DataNotFoundError",
+    "ConversionError",
+    "ChordLabelError",
+]
+
+
+def source_name(source) -> str:
+    """A short printable name for an input: a path as given, ``<bytes>`` for raw data."""
+    if source is None:
+        return "<input>"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, os.PathLike):
+        return os.fspath(source)
+    return str(source)
+
+
+class SymbolicError(Exception):
+    """Base class. ``source`` names the input, ``reason`` says what is wrong with it."""
+
+    def __init__(self, reason: str, source=None):
+        self.reason = str(reason)
+        self.source = source_name(source) if source is not None else None
+        super().__init__(f"{self.source}: {self.reason}" if self.source else self.reason)
+
+    def __reduce__(self):  # keep the two fields across process boundaries (worker pools)
+        return (type(self), (self.reason, self.source))
+
+
+class ParseError(SymbolicError, ValueError):
+    """The input claims a known format but cannot be read as it."""
+
+
+class MidiParseError(ParseError):
+    """A MIDI file (or MIDI bytes) is malformed: bad header, truncated chunk, bad event."""
+
+
+class UnsupportedFormatError(SymbolicError, ValueError):
+    """The input's format is not one symbolic reads or writes (or cannot be recognised)."""
+
+
+class EmptyScoreError(SymbolicError, ValueError):
+    """The input parsed but holds no notes (and the caller did not allow empty scores)."""
+
+
+class InputTooLargeError(SymbolicError, ValueError):
+    """The input exceeds a size limit (bytes, notes or length) set to protect memory."""
+
+
+class DataNotFoundError(SymbolicError, FileNotFoundError):
+    """A file, corpus folder or corpus piece that was asked for does not exist."""
+
+
+class ConversionError(SymbolicError, ValueError):
+    """A score cannot be converted to or from another library's type as asked."""
+
+
+class ChordLabelError(SymbolicError, ValueError):
+    """A chord label cannot be parsed."""
