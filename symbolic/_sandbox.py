@@ -27,6 +27,7 @@ TIMEOUT_S = 30.0
 _lock = threading.Lock()
 _worker: subprocess.Popen | None = None
 _HEAD = struct.Struct(">cI")  # status byte, payload length
+WORKER = "from symbolic._sandbox import _serve; _serve()"  # the worker's program
 
 
 def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
@@ -72,7 +73,7 @@ def _start() -> subprocess.Popen:
     # A plain subprocess (not multiprocessing): it never re-imports the caller's __main__.
     global _worker
     _worker = subprocess.Popen(
-        [sys.executable, "-c", "from symbolic._sandbox import _serve; _serve()"],
+        [sys.executable, "-c", WORKER],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
     )
     return _worker

@@ -58,8 +58,6 @@ def detect_format(source=None, data: bytes | None = None, *, name: str | None = 
         if suffix in _SUFFIX:
             return _SUFFIX[suffix]
     if data is not None:
-        if len(data) == 0:
-            raise UnsupportedFormatError("empty input (0 bytes)", name or source_name(source))
         head = bytes(data[:512])
         if head.startswith(b"MThd") or (head.startswith(b"RIFF") and head[8:12] == b"RMID"):
             return "midi"
@@ -85,7 +83,7 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     """Read a piece of music into a tick-time ``symusic.Score``.
 
     ``source`` is a path, raw bytes, or ``"corpus:NAME"`` for music21's bundled corpus
-    (``"corpus:bach/bwv66.6"``, ``"corpus:essenFolksong/altdeu10"``). ``format`` overrides
+    (``"corpus:bach/bwv66.6"``; ``"corpus:essenFolksong/altdeu10#3"`` is tune 3 of that file). ``format`` overrides
     detection ('midi', 'musicxml', 'abc', 'humdrum'). ``tune`` picks one tune of a
     multi-tune ABC file: an int is its 0-based position in the file, a str its title (exact,
     case-insensitive, else the first title containing it); the default is the first tune.
@@ -119,6 +117,8 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
         raise TypeError(f"load() takes a path, bytes or 'corpus:NAME', not {type(source).__name__}")
     if len(data) > max_bytes:
         raise InputTooLargeError(f"{len(data)} bytes is over the {max_bytes}-byte limit", name)
+    if len(data) == 0:
+        raise ParseError("empty file (0 bytes)", name)
     fmt = format or detect_format(path, data, name=name)
     if fmt == "midi":
         score = _parse_midi(data, name, sandbox=sandbox)
@@ -247,6 +247,13 @@ def _load_corpus(name: str, *, tune=None, allow_empty=False) -> symusic.Score:
     import music21
 
     source = CORPUS_PREFIX + name
+    if "#" in name:  # "corpus:essenFolksong/altdeu10#3": the tune at index 3 of that file
+        name, _, index = name.partition("#")
+        if tune is None:
+            try:
+                tune = int(index)
+            except ValueError:
+                tune = index
     try:
         found = music21.corpus.getWork(name)
     except Exception as e:
