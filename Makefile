@@ -1,0 +1,27 @@
+# symbolic: install, demo, test, bench. PYTHON may point at a virtual environment's python.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+export HF_HUB_OFFLINE = 1
+export MPLBACKEND = Agg
+
+.PHONY: install demo test test-fast bench
+
+# torch first, from the pinned CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
+install:
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev]"
+
+demo: install
+	$(PYTHON) -m symbolic demo --out out/demo
+
+test: install
+	$(PYTHON) -m pytest -n 2 -q tests
+
+test-fast:
+	$(PYTHON) -m pytest -n 2 -q tests -m "not slow"
+
+bench: install
+	$(PYTHON) benchmarks/load.py
+	$(PYTHON) benchmarks/fuzz_midi.py
+	$(PYTHON) benchmarks/chords.py
+	$(PYTHON) benchmarks/metrics.py

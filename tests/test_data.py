@@ -1,0 +1,88 @@
+"""Corpora: POP909 with annotations and split, music21 collections, folders."""
+
+import numpy as np
+import pytest
+
+import symbolic
+from symbolic.data import Failure, iter_scores
+from symbolic.data.music21_corpus import COLLECTIONS, bach_chorales, iter_collection, piece_names
+from symbolic.data.pop909 import SPLITS, Pop909, song_ids, split_of
+from symbolic.errors import DataNotFoundError
+
+
+def test_split_is_fixed_and_complete():
+    ids = [i for s in ("train", "valid", "test") for i in song_ids(s)]
+    assert sorted(ids) == list(range(1, 910))
+    assert len(song_ids("train")) == 837 and len(song_ids("valid")) == 36 and len(song_ids("test")) == 36
+    assert split_of(1) == "train" and split_of(838) == "valid" and split_of(909) == "test"
+    with pytest.raises(ValueError):
+        split_of(0)
+    with pytest.raises(ValueError):
+        song_ids("dev")
+    assert set(SPLITS) == {"train", "valid", "test"}
+
+
+def test_pop909_song_annotations(pop909):
+    song = pop909.song(1)
+    assert song.split == "train"
+    assert len(song.beats) == 292 and song.downbeats.sum() == 73
+    bars = song.bar_ticks()
+    # Bars from downbeats: 4 beats of 480 ticks apart in this 4/4 song (its MIDI header says 2/4).
+    assert np.all(np.diff(bars) == 1920)
+    assert song.keys.labels == ["Gb:maj"]
+    assert song.chords.labels[:3] == ["N", "N", "N"]
+    assert song.chords.label_at([15.0])[0] == "C#:maj"
+    assert song.track("melody").name == "MELODY"
+    start, end = song.chord_ticks()
+    assert np.all(end > start)
+
+
+def test_all_pop909_annotations_parse(pop909):
+    n_chords = 0
+    for song in pop909.songs():
+        assert len(song.beats) > 0 and song.downbeats.any()
+        assert np.all(np.diff(song.beats) > 0)
+        n_chords += len(song.chords)
+    assert n_chords > 100_000
+
+
+def test_pop909_missing_folder(tmp_path):
+    with pytest.raises(DataNotFoundError, match="corpus folder not found"):
+        Pop909(tmp_path / "nowhere")
+    assert Pop909(tmp_path).available() == []
+
+
+@pytest.mark.slow
+def test_all_bach_chorales_load():
+    failures: list[Failure] = []
+    n = 0
+    for name, score in bach_chorales(failures=failures):
+        n += 1
+        assert len(score.tracks) >= 4, name
+    assert failures == [] and n == len(piece_names("bach_chorales")) == 350
+
+
+def test_bach_chorales_have_four_voices():
+    for name, score in bach_chorales(limit=5):
+        assert [t.name for t in score.tracks][:4] == ["Soprano", "Alto", "Tenor", "Bass"], name
+
+
+def test_collections_list_and_load():
+    assert len(piece_names("essen")) > 8000
+    for collection in COLLECTIONS:
+        names = piece_names(collection)
+        assert names, collection
+        loaded = list(iter_collection(collection, limit=1))
+        assert len(loaded) == 1 and loaded[0][1].note_num() > 0, collection
+    with pytest.raises(DataNotFoundError):
+        piece_names("nonesuch")
+
+
+def test_iter_scores_records_failures(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd garbage")
+    failures = []
+    got = list(iter_scores(["corpus:bach/bwv66.6", bad, tmp_path / "missing.mid"], failures=failures))
+    assert [str(s) for s, _ in got] == ["corpus:bach/bwv66.6"]
+    assert [f.error for f in failures] == ["MidiParseError", "DataNotFoundError"]
+    assert "bad.mid" in str(failures[0])
