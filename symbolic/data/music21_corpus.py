@@ -50,9 +50,25 @@ def _corpus_root() -> Path:
     return Path(music21.__file__).parent / "corpus"
 
 
+SPLIT_OF_INDEX = {9: "test", 8: "valid"}  # index % 10 -> split; the rest is train
+
+
+def piece_names(collection: str, split: str | None = None) -> tuple[str, ...]:
+    """Pieces of a collection as ``"corpus:..."`` names (ABC tunes one each), in a fixed order.
+
+    ``split`` ('train', 'valid', 'test'; None for all) follows the documented rule: the piece at
+    position i is test when ``i % 10 == 9``, valid when ``i % 10 == 8``, else train.
+    """
+    names = _all_piece_names(collection)
+    if split is None or split == "all":
+        return names
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"unknown split {split!r}; choose train, valid, test or all")
+    return tuple(n for i, n in enumerate(names) if SPLIT_OF_INDEX.get(i % 10, "train") == split)
+
+
 @lru_cache(maxsize=None)
-def piece_names(collection: str) -> tuple[str, ...]:
-    """Every piece of a collection as ``"corpus:..."`` names, sorted; ABC tunes one each."""
+def _all_piece_names(collection: str) -> tuple[str, ...]:
     if collection not in COLLECTIONS:
         raise DataNotFoundError(f"unknown collection; choose from {sorted(COLLECTIONS)}",
                                 f"corpus:{collection}")
@@ -78,14 +94,17 @@ def piece_names(collection: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def iter_collection(collection: str, *, limit: int | None = None, failures: list | None = None,
+def iter_collection(collection: str, *, split: str | None = None, limit: int | None = None,
+                    failures: list | None = None,
                     progress: bool = False) -> Iterator[tuple[str, symusic.Score]]:
     """Yield ``(name, Score)`` for the pieces of a collection; bad pieces go to ``failures``."""
-    names = piece_names(collection)[:limit]
+    names = piece_names(collection, split)[:limit]
     yield from iter_scores(names, failures=failures, progress=progress, desc=collection)
 
 
-def bach_chorales(*, limit: int | None = None, failures: list[Failure] | None = None,
+def bach_chorales(*, split: str | None = None, limit: int | None = None,
+                  failures: list[Failure] | None = None,
                   progress: bool = False) -> Iterator[tuple[str, symusic.Score]]:
     """Bach chorales, four voices (soprano, alto, tenor, bass) as four tracks."""
-    return iter_collection("bach_chorales", limit=limit, failures=failures, progress=progress)
+    return iter_collection("bach_chorales", split=split, limit=limit, failures=failures,
+                           progress=progress)
