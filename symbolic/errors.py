@@ -19,6 +19,7 @@ __all__ = [
     "DataNotFoundError",
     "ConversionError",
     "ChordLabelError",
+    "EncodeError",
 ]
 
 
@@ -75,3 +76,7 @@ class ConversionError(SymbolicError, ValueError):
 
 class ChordLabelError(SymbolicError, ValueError):
     """A chord label cannot be parsed."""
+
+
+class EncodeError(SymbolicError, ValueError):
+    """A representation cannot hold a score exactly and the caller asked for ``strict=True``."""
