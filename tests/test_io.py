@@ -248,14 +248,19 @@ def test_midi_folder_records_bad_files(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.mid").write_bytes(seed_midi(0))
     (tmp_path / "sub" / "b.MID").write_bytes(seed_midi(1))
-    (tmp_path / "sub" / "broken.mid").write_bytes(seed_midi(2)[:40])
+    (tmp_path / "sub" / "broken.mid").write_bytes(seed_midi(2)[:12] + b"\x00\x00" + seed_midi(2)[14:])
     (tmp_path / "empty.midi").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("not music")
     folder = MidiFolder(tmp_path)
     assert len(folder) == 4
+    (tmp_path / "cut.mid").write_bytes(seed_midi(2)[:40])  # parses, but no note survives
+    folder = MidiFolder(tmp_path)
+    assert len(folder) == 5
     loaded = [p.name for p, _ in folder]
     assert loaded == ["a.mid", "b.MID"]
-    assert sorted((f.source.rsplit("/", 1)[-1], f.error) for f in folder.failures) == [
-        ("broken.mid", "MidiParseError"), ("empty.midi", "ParseError")]
+    errors = dict((f.source.rsplit("/", 1)[-1], f.error) for f in folder.failures)
+    # symusic reads a truncated file either as empty or as malformed, not always the same way
+    assert errors.pop("cut.mid") in ("EmptyScoreError", "MidiParseError")
+    assert errors == {"broken.mid": "MidiParseError", "empty.midi": "ParseError"}
     with pytest.raises(DataNotFoundError):
         MidiFolder(tmp_path / "missing")
