@@ -47,13 +47,7 @@ import muspy  # noqa: E402
 from symbolic import metrics as M  # noqa: E402
 from symbolic.data import data_root  # noqa: E402
 
-try:
-    from symbolic.io import load  # noqa: E402
-except ImportError:  # the loader is newer than this script: fall back to the plain parser
-    import symusic
-
-    def load(path):
-        return symusic.Score(str(path))
+from symbolic.io import load  # noqa: E402
 
 MEASURE_METRICS = ("empty_measure_rate", "groove_consistency")
 
