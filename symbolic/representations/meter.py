@@ -104,9 +104,8 @@ class MetricGrid:
         step = tpq / resolution
         steps = np.maximum(1, np.rint(np.diff(bars) / step)).astype(np.int64)
         # Meter of an annotated bar: its steps as n quarters (or n eighths when odd).
-        quarters = steps / resolution
-        whole = np.isclose(quarters, np.rint(quarters))
-        nums = np.where(whole, np.rint(quarters), np.rint(quarters * 2)).astype(np.int64)
+        whole = steps % resolution == 0
+        nums = np.where(whole, steps // resolution, np.rint(steps * 2 / resolution)).astype(np.int64)
         dens = np.where(whole, 4, 8)
         return cls(tpq, resolution, bars, steps, np.maximum(nums, 1), dens)
 
@@ -133,10 +132,17 @@ class MetricGrid:
         return self.steps_to_ticks(np.arange(self.n_steps + 1))
 
     # ------------------------------------------------------------------ conversions
+    def _bar_index(self, edges: np.ndarray, x: np.ndarray) -> np.ndarray:
+        # np.clip's wrapper costs more than the search on short arrays: clamp in place.
+        bar = np.searchsorted(edges, x, side="right") - 1
+        np.maximum(bar, 0, out=bar)
+        np.minimum(bar, self.n_bars - 1, out=bar)
+        return bar
+
     def ticks_to_steps(self, ticks, *, how: str = "round") -> np.ndarray:
         """Step position of each tick: 'round' (nearest step), 'floor', or 'exact' (float)."""
         t = np.asarray(ticks, dtype=np.float64)
-        bar = np.clip(np.searchsorted(self.bar_ticks, t, side="right") - 1, 0, self.n_bars - 1)
+        bar = self._bar_index(self.bar_ticks, t)
         length = (self.bar_ticks[bar + 1] - self.bar_ticks[bar]).astype(np.float64)
         pos = self._first_step[bar] + (t - self.bar_ticks[bar]) / length * self.steps_per_bar[bar]
         if how == "exact":
@@ -150,7 +156,7 @@ class MetricGrid:
     def steps_to_ticks(self, steps) -> np.ndarray:
         """Tick of each (integer or fractional) step position, rounded to whole ticks."""
         s = np.asarray(steps, dtype=np.float64)
-        bar = np.clip(np.searchsorted(self._first_step, s, side="right") - 1, 0, self.n_bars - 1)
+        bar = self._bar_index(self._first_step, s)
         length = (self.bar_ticks[bar + 1] - self.bar_ticks[bar]).astype(np.float64)
         ticks = self.bar_ticks[bar] + (s - self._first_step[bar]) / self.steps_per_bar[bar] * length
         return np.rint(ticks).astype(np.int64)
