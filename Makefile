@@ -2,7 +2,6 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 export HF_HUB_OFFLINE = 1
-export MPLBACKEND = Agg
 
 .PHONY: install demo test test-fast bench
 
