@@ -554,35 +554,6 @@ def test_windows_errors_and_edits(small_vocab, seed_scores):
     assert np.array_equal(s.tokens[:, :c0], g.tokens[:, :c0])
 
 
-# ---------------------------------------------------------------------------------------------
-# Whole corpora (slow: the benchmark prints the totals and timings)
-# ---------------------------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_all_pop909_songs_encode_and_decode(pop909, pop909_vocab):
-    ids = pop909.available()
-    assert len(ids) == 909
-    for i in ids:
-        song = pop909.song(i)
-        seq = chords_from_labels(*song.chord_ticks(), song.chords.labels)
-        g = encode(song.score, pop909_vocab, bar_ticks=song.bar_ticks(), chords=seq,
-                   source=f"pop909/{i:03d}")
-        assert encode(decode(g), pop909_vocab, grid=g.meta.grid) == g, i
-
-
-@pytest.mark.slow
-def test_all_bach_chorales_encode_and_decode(getmusic_vocab):
-    from symbolic.data.music21_corpus import bach_chorales
-
-    failures = []
-    n = 0
-    for name, score in bach_chorales(failures=failures):
-        g = encode(score, getmusic_vocab, chords="beat", source=name)
-        assert encode(decode(g), getmusic_vocab, grid=g.meta.grid) == g, name
-        n += 1
-    assert n == 350 and not failures
-
-
 @settings(max_examples=40, deadline=None)
 @given(mg=metric_grids(), ticks=st.lists(st.integers(0, 40_000), min_size=1, max_size=50))
 def test_positions_agree_with_the_metric_grid(mg, ticks):

@@ -1,10 +1,6 @@
 """Loading and saving through symusic.Score; broken inputs only ever raise SymbolicError."""
 
 import random
-import subprocess
-import sys
-
-import numpy as np
 import pytest
 import symusic
 from hypothesis import HealthCheck, given, settings

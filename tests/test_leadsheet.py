@@ -382,25 +382,3 @@ def test_musicxml_export_pop909(pop909, tmp_path):
 
 
 # --------------------------------------------------------------------------- whole corpora
-
-@pytest.mark.slow
-def test_all_pop909_songs_encode_and_decode(pop909):
-    total = None
-    for song in pop909.songs():
-        ev = L.encode(L.from_pop909(song))
-        assert L.encode(L.decode(ev), grid=ev.meta.grid) == ev, song.song_id
-        total = ev.report if total is None else total + ev.report
-    assert total.kept_exact + total.altered + total.dropped == total.notes_in
-    assert total.dropped < 0.02 * total.notes_in
-
-
-@pytest.mark.slow
-def test_all_bach_chorales_encode_and_decode():
-    from symbolic.data.music21_corpus import bach_chorales
-
-    n = 0
-    for name, score in bach_chorales():
-        ev = L.encode(score, melody=0, source=name)
-        assert L.encode(L.decode(ev), grid=ev.meta.grid) == ev, name
-        n += 1
-    assert n >= 340

@@ -28,7 +28,7 @@ def corpus_path(name: str, path=None) -> Path:
     p = Path(path) if path is not None else data_root() / name
     if not p.is_dir():
         raise DataNotFoundError(
-            f"corpus folder not found (pass path=... or set SYMBOLIC_DATA)", source=p
+            "corpus folder not found (pass path=... or set SYMBOLIC_DATA)", source=p
         )
     return p
 
