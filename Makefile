@@ -24,3 +24,6 @@ bench: install
 	$(PYTHON) benchmarks/fuzz_midi.py
 	$(PYTHON) benchmarks/chords.py
 	$(PYTHON) benchmarks/metrics.py
+	$(PYTHON) benchmarks/representations.py --bach
+	$(PYTHON) benchmarks/tokenize_corpus.py
+	$(PYTHON) benchmarks/eval_harmony2vec.py

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = ["load", "save", "describe", "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "timing", "plot",
-               "analysis", "representations", "cli"}
+               "analysis", "representations", "cli", "tokens", "models", "training"}
 
 
 def describe(score, **kwargs):

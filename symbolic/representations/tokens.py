@@ -1,0 +1,772 @@
+"""Token sequences: miditok tokenizers configured from named presets.
+
+A preset is a miditok tokenizer saved in miditok's own JSON format (``tokenizer.save``) under a
+name: ``load("remi")`` reads ``remi.json`` from ``symbolic/pretrained/tokenizers/`` (installed
+package) or the repository's ``tokenizers/`` folder; any miditok tokenizer file, or a folder
+holding ``tokenizer.json`` (a tokenized corpus, a trained BPE tokenizer), loads the same way.
+:func:`save` writes miditok's format back, so ``miditok.REMI(params=path)`` reads it too.
+
+=============  ===========  ==============================================================
+preset         miditok      what
+=============  ===========  ==============================================================
+remi           REMI         REMI+ (FIGARO): Bar/Position time, Program before each Pitch
+tsd            TSD          TimeShift-Duration: time as shifts between events
+midilike       MIDILike     NoteOn/NoteOff/TimeShift, like a MIDI event stream
+structured     Structured   fixed Program/Pitch/Velocity/Duration/TimeShift cycle per note
+                            (no Tempo or TimeSig tokens: miditok's Structured has none)
+cpword         CPWord       compound words: one step per note or bar/position (8 sub-ids)
+octuple        Octuple      one step per note, 8 sub-ids (program, pitch, bar, position...)
+mmm            MMM          multitrack sequences of REMI tracks, one after another
+pertok         PerTok       quantized time plus MicroTiming tokens for expressive MIDI
+=============  ===========  ==============================================================
+
+Every preset is multitrack in one sequence (``use_programs``, drums as program -1), with
+velocities (32 bins), tempos (32 values, 40-250 qpm), time signatures (except Structured),
+8 positions per beat for durations up to 4 beats and 4 per beat up to 12, pitches 21-108,
+special tokens PAD, BOS, EOS, MASK, and token-id training (BPE...) split per bar.
+
+**What encoding loses** (miditok's preprocessing; measured per note by :func:`loss`): onsets
+and durations are quantized to the position grid; velocities are binned; notes outside the
+pitch range are dropped, as are exact duplicates (same pitch and onset in one program);
+tracks of the same program are merged; tempos are binned and time signatures outside the
+supported range dropped; Octuple and CPWord clip bars beyond their bar limit (miditok warns).
+Decoding gives one track per program at the tokenizer's own resolution.
+
+:func:`encode` returns an ``np.ndarray`` of ids (``[n]``, or ``[n, k]`` for the multi-vocabulary
+CPWord/Octuple), in the narrowest unsigned dtype that holds the vocabulary (:func:`id_dtype`);
+the ids are exactly ``tokenizer.encode(score).ids``. :func:`decode` inverts it.
+
+**Speed.** miditok builds an ``Event`` object per token in Python (about 4 microseconds a
+token: 25-40 ms for a POP909 or Lakh file), which bounds corpus throughput. For REMI with
+one stream and programs (the ``remi`` preset and its variants: velocities, tempos, time
+signatures on or off, any grid), :func:`encode_score` keeps miditok's own preprocessing and
+builds the ids with numpy lookups plus one loop over the distinct onset times (about 5 ms a
+file). The ids are miditok's, token for token: the tests compare both paths on real files and
+on generated scores with meter and tempo changes at arbitrary ticks; any other tokenizer or
+setting goes through miditok itself (``fast=False`` forces that).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import symusic
+
+from ..errors import DataNotFoundError, SymbolicError
+from . import EncodeReport
+
+__all__ = [
+    "PRESETS",
+    "TOKENIZER_DIRS",
+    "TokenizationError",
+    "Encoded",
+    "preset_names",
+    "load",
+    "save",
+    "from_dict",
+    "build_preset",
+    "build_presets",
+    "fingerprint",
+    "vocab_size",
+    "id_dtype",
+    "describe",
+    "encode",
+    "encode_score",
+    "decode",
+    "loss",
+    "ids_to_bpe",
+]
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+#: Where named tokenizers are looked up, in order.
+TOKENIZER_DIRS = (_PACKAGE / "pretrained" / "tokenizers", _PACKAGE.parent / "tokenizers")
+DEFAULT_FILE = "tokenizer.json"  # miditok's file name inside a folder
+
+_COMMON = dict(
+    pitch_range=(21, 109),
+    beat_res={(0, 4): 8, (4, 12): 4},
+    num_velocities=32,
+    special_tokens=["PAD", "BOS", "EOS", "MASK"],
+    encode_ids_split="bar",
+    use_velocities=True,
+    use_chords=False,
+    use_rests=False,
+    use_tempos=True,
+    num_tempos=32,
+    tempo_range=(40, 250),
+    use_time_signatures=True,
+    use_sustain_pedals=False,
+    use_pitch_bends=False,
+    use_programs=True,
+    one_token_stream_for_programs=True,
+    programs=list(range(-1, 128)),
+)
+
+#: name -> (miditok class, config overrides of the common settings above, description)
+PRESETS: dict[str, tuple[str, dict, str]] = {
+    "remi": ("REMI", {}, "REMI+ (FIGARO): Bar/Position time, Program before each Pitch"),
+    "tsd": ("TSD", {}, "TimeShift-Duration"),
+    "midilike": ("MIDILike", {}, "NoteOn/NoteOff/TimeShift"),
+    "structured": ("Structured", {"use_tempos": False, "use_time_signatures": False},
+                   "Program/Pitch/Velocity/Duration/TimeShift per note"),
+    "cpword": ("CPWord", {}, "compound words, 8 sub-ids per step"),
+    "octuple": ("Octuple", {"max_bar_embedding": 1024}, "one 8-id step per note, up to 1024 bars"),
+    "mmm": ("MMM", {"base_tokenizer": "REMI"}, "REMI tracks one after another"),
+    "pertok": ("PerTok", {"use_microtiming": True, "ticks_per_quarter": 480,
+                          "max_microtiming_shift": 0.125, "num_microtiming_bins": 30},
+               "quantized time plus MicroTiming tokens"),
+}
+
+_VERSION_KEYS = ("miditok_version", "symusic_version", "hf_tokenizers_version")
+
+
+class TokenizationError(SymbolicError, ValueError):
+    """miditok could not tokenize a score (it raised on this input)."""
+
+
+# ------------------------------------------------------------------------------ presets, I/O
+
+def preset_names() -> list[str]:
+    """Names :func:`load` finds in :data:`TOKENIZER_DIRS` (token presets and saved tokenizers)."""
+    names = set()
+    for d in TOKENIZER_DIRS:
+        if d.is_dir():
+            for p in d.glob("*.json"):
+                if _is_miditok_file(p):
+                    names.add(p.stem)
+    return sorted(names)
+
+
+def _is_miditok_file(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    # miditok writes "config" first and "tokenization" after it; grid vocabularies start otherwise
+    return '"tokenization"' in head or '"config"' in head[:200]
+
+
+def _is_name(x) -> bool:
+    return isinstance(x, str) and "/" not in x and os.sep not in x and not x.endswith(".json")
+
+
+def _resolve(name_or_path) -> Path | None:
+    """The file to load; None for a preset whose file is not installed (built from code)."""
+    if _is_name(name_or_path):
+        for d in TOKENIZER_DIRS:
+            if (d / f"{name_or_path}.json").is_file():
+                return d / f"{name_or_path}.json"
+    p = Path(os.fspath(name_or_path))
+    if p.is_dir():
+        p = p / DEFAULT_FILE
+    if p.is_file():
+        return p
+    if _is_name(name_or_path):
+        if name_or_path in PRESETS:
+            return None
+        raise DataNotFoundError(f"no tokenizer of that name; known: {', '.join(preset_names())}",
+                                name_or_path)
+    raise DataNotFoundError("no tokenizer file here", p)
+
+
+def load(name_or_path):
+    """A miditok tokenizer from a name (``"remi"``: a preset, or a tokenizer saved under
+    :data:`TOKENIZER_DIRS`), a miditok JSON file, or a folder holding ``tokenizer.json``.
+    Each call returns a new object (tokenizers are mutable)."""
+    import miditok
+
+    path = _resolve(name_or_path)
+    if path is None:  # an installed package without the repository's tokenizers/ folder
+        return build_preset(name_or_path)
+    try:
+        params = json.loads(path.read_text(encoding="utf-8"))
+        cls = getattr(miditok, params["tokenization"])
+    except (ValueError, KeyError, AttributeError) as e:
+        raise SymbolicError(f"not a miditok tokenizer file ({type(e).__name__}: {e})", path) from e
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "attribute controls disabled" on every load
+        return cls(params=path)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(name: str):
+    return load(name)
+
+
+def _tokenizer(tokenizer):
+    return _cached(tokenizer) if isinstance(tokenizer, str) else tokenizer
+
+
+def from_dict(params: dict):
+    """A tokenizer from miditok's dict form (``tokenizer.to_dict()``), e.g. sent to a worker."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / DEFAULT_FILE
+        path.write_text(json.dumps(params), encoding="utf-8")
+        return load(path)
+
+
+def save(tokenizer, name_or_path, *, directory=None, overwrite: bool = False) -> Path:
+    """Write ``tokenizer`` in miditok's JSON format and return the path.
+
+    A bare name (``"remi-bpe-20k"``) goes to ``directory/NAME.json`` (default: the repository's
+    ``tokenizers/``) and is then loadable by name; anything with a ``/`` or a ``.json`` suffix
+    is a path. An existing file is kept unless ``overwrite`` (a shipped preset is never
+    replaced this way unless ``overwrite`` too).
+    """
+    name = os.fspath(name_or_path)
+    if _is_name(name):
+        if directory is None:
+            repo = TOKENIZER_DIRS[1]
+            if not (repo.parent / "setup.cfg").is_file():  # not a checkout: never site-packages
+                raise ValueError("no repository tokenizers/ folder here: pass directory=...")
+            directory = repo
+        path = Path(directory) / f"{name}.json"
+    else:
+        path = Path(name)
+        if path.is_dir() or not path.suffix:
+            path = path / DEFAULT_FILE
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists (pass overwrite=True to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tokenizer.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def build_preset(name: str):
+    """The tokenizer preset ``name`` describes, built from its configuration (not the file)."""
+    import miditok
+
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    cls, overrides, _ = PRESETS[name]
+    config = miditok.TokenizerConfig(**{**_COMMON, **overrides})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(miditok, cls)(config)
+
+
+def build_presets(directory=None) -> list[Path]:
+    """(Re)write every preset's JSON file into ``directory`` (default: ``tokenizers/``)."""
+    return [save(build_preset(n), n, directory=directory, overwrite=True) for n in PRESETS]
+
+
+def fingerprint(tokenizer) -> str:
+    """A short hash of what decides the ids: tokenization, configuration, trained model."""
+    d = _tokenizer(tokenizer).to_dict()
+    for k in _VERSION_KEYS:
+        d.pop(k, None)
+    text = json.dumps(d, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def vocab_size(tokenizer) -> int:
+    """Size of the id space (the largest of the sub-vocabularies for CPWord/Octuple)."""
+    tok = _tokenizer(tokenizer)
+    if tok.is_multi_voc:
+        return max(len(v) for v in tok.vocab)
+    return len(tok)
+
+
+def id_dtype(tokenizer) -> np.dtype:
+    """The narrowest unsigned integer dtype holding every id of ``tokenizer``."""
+    n = vocab_size(tokenizer)
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if n <= np.iinfo(dt).max + 1:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+# ---------------------------------------------------------------------------------- codec
+
+@dataclass
+class Encoded:
+    """One score's tokens: ``ids`` (``[n]`` or ``[n, k]``), the index where each bar's tokens
+    start (``bar_starts``, as miditok splits a sequence per bar for BPE), and miditok's warnings."""
+
+    ids: np.ndarray
+    bar_starts: np.ndarray
+    warnings: list[str]
+
+
+def _check_stream(tok) -> None:
+    if not tok.one_token_stream:
+        raise ValueError("this tokenizer makes one sequence per track; symbolic stores one "
+                         "sequence per file: set use_programs=True and "
+                         "one_token_stream_for_programs=True")
+
+
+def _bar_starts(seq) -> np.ndarray:
+    """Start index of each subsequence ``seq.split_per_bars()`` would make (without copying)."""
+    ticks = seq._ticks_bars
+    events = seq.events
+    if not ticks or not events:
+        return np.zeros(1 if events else 0, dtype=np.uint32)
+    first = events[0]
+    if isinstance(first, list):  # multi-vocabulary: one list of events per step
+        times = np.fromiter((e[0].time for e in events), dtype=np.int64, count=len(events))
+    else:
+        times = np.fromiter((e.time for e in events), dtype=np.int64, count=len(events))
+    # miditok walks forward from the previous split for the first event at or after each bar
+    # tick and stops at the first bar past the last event; with sorted times that is a search.
+    if np.all(times[1:] >= times[:-1]):
+        idx = np.searchsorted(times, np.asarray(ticks[1:], dtype=np.int64), side="left")
+        idx = idx[: np.searchsorted(idx, len(times), side="left")]
+        return np.concatenate([[0], idx]).astype(np.uint32)
+    lengths = [len(s) for s in seq.split_per_bars()]
+    return np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.uint32)
+
+
+def _byte_table(tok) -> np.ndarray | None:
+    """Code point of each base id's one-character "byte" (None if some byte is longer)."""
+    to_byte = tok._vocab_base_id_to_byte
+    cached = getattr(tok, "_symbolic_byte_table", None)
+    if cached is not None and cached[0] == len(to_byte):
+        return cached[1]
+    if any(len(b) != 1 for b in to_byte.values()):
+        return None
+    table = np.zeros(max(to_byte) + 1, dtype=np.uint32)
+    for i, b in to_byte.items():
+        table[i] = ord(b)
+    tok._symbolic_byte_table = (len(to_byte), table)
+    return table
+
+
+def _ids_to_text(tok, ids: np.ndarray) -> str:
+    """miditok's ``_ids_to_bytes(ids, as_one_str=True)``, vectorized."""
+    table = _byte_table(tok)
+    if table is None:
+        return tok._ids_to_bytes([int(i) for i in ids], as_one_str=True)
+    return table[ids.astype(np.int64)].astype("<u4").tobytes().decode("utf-32-le")
+
+
+def ids_to_bpe(tokenizer, ids: np.ndarray, bar_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Base-vocabulary ids (and their bar starts) -> the trained tokenizer's ids and bar starts.
+
+    Exactly what ``tokenizer.encode`` does after tokenizing: each bar's bytes are one
+    pre-tokenized word of the trained model (BPE, Unigram, WordPiece). ``tokenizer.config
+    .encode_ids_split`` must be ``"bar"`` or ``"no"``.
+    """
+    tok = _tokenizer(tokenizer)
+    if not tok.is_trained:
+        raise ValueError("the tokenizer is not trained (no BPE/Unigram/WordPiece model)")
+    split = tok.config.encode_ids_split
+    text = _ids_to_text(tok, np.asarray(ids))
+    if split == "bar":
+        bounds = list(bar_starts[1:]) + [len(ids)] if len(bar_starts) else [len(ids)]
+        starts = [0] + list(bounds[:-1]) if len(bar_starts) else [0]
+        words = [text[a:b] for a, b in zip(starts, bounds) if b > a]
+    elif split == "no":
+        words = [text] if text else []
+    else:
+        raise ValueError(f"encode_ids_split={split!r} cannot be rebuilt from stored bars: "
+                         "use 'bar'")
+    if not words:
+        return np.zeros(0, dtype=id_dtype(tok)), np.zeros(0, dtype=np.uint32)
+    enc = tok._model.encode(words, is_pretokenized=True)
+    out = np.asarray(enc.ids, dtype=id_dtype(tok))
+    word_ids = np.asarray([w if w is not None else -1 for w in enc.word_ids], dtype=np.int64)
+    new_starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]]).astype(np.uint32)
+    return out, new_starts if split == "bar" else np.zeros(1, dtype=np.uint32)
+
+
+# ------------------------------------------------------------------ REMI, vectorized
+
+_REMI_OFF = ("use_chords", "use_rests", "use_sustain_pedals", "use_pitch_bends",
+             "use_control_changes", "use_pitch_intervals", "use_key_signatures", "program_changes")
+
+
+def _remi_tables(tok) -> dict | None:
+    """Id lookup tables for :func:`_remi_ids`, or None when the configuration is not one the
+    vectorized path reproduces (then miditok itself encodes)."""
+    import miditok
+
+    cached = getattr(tok, "_symbolic_remi", False)
+    if cached is not False:
+        return cached
+    cfg = tok.config
+    extra = cfg.additional_params
+    ok = (type(tok) is miditok.REMI and cfg.use_programs and cfg.one_token_stream_for_programs
+          and not any(getattr(cfg, k) for k in _REMI_OFF) and not tok.attribute_controls
+          and not tok._note_on_off and extra.get("max_bar_embedding") is None
+          and not extra.get("use_bar_end_tokens") and not extra.get("add_trailing_bars"))
+    tables = None
+    if ok:
+        vocab = tok.vocab
+
+        def lut(fmt, n, offset=0):
+            return np.array([vocab.get(fmt.format(i - offset), -1) for i in range(n)],
+                            dtype=np.int64)
+
+        drum_fmt = "PitchDrum_{}" if cfg.use_pitchdrum_tokens else "Pitch_{}"
+        tables = {
+            "pitch": lut("Pitch_{}", 128), "drum": lut(drum_fmt, 128),
+            "velocity": lut("Velocity_{}", 128), "program": lut("Program_{}", 129, offset=1),
+            "duration": {tpb: np.array([vocab.get(f"Duration_{t.get(i)}", -1) if i in t else -1
+                                        for i in range(max(t) + 1)], dtype=np.int64)
+                         for tpb, t in tok._tpb_ticks_to_tokens.items()},
+            "position": [vocab[k] for k in sorted((k for k in vocab if k.startswith("Position_")),
+                                                  key=lambda k: int(k.split("_")[1]))],
+            "bar": vocab["Bar_None"],
+            "durations_for": set(cfg.use_note_duration_programs),
+        }
+    tok._symbolic_remi = tables
+    return tables
+
+
+def _remi_ids(tok, score: symusic.Score, tables: dict):
+    """REMI ids and token times of a *preprocessed* score, as miditok's ``_score_to_tokens``
+    makes them (one stream, programs, no rests/chords/pedals/bends/controls), with numpy:
+    note tokens are gathered per note from lookup tables, and a loop runs over the distinct
+    onset times only, for the Bar/TimeSig/Position tokens. None where a table lacks a value
+    (miditok then encodes, and raises what it raises)."""
+    from miditok.constants import TIME_SIGNATURE
+    from miditok.utils import (compute_ticks_per_bar, compute_ticks_per_beat,
+                               get_score_ticks_per_beat)
+
+    cfg = tok.config
+    vocab = tok.vocab
+    use_ts = cfg.use_time_signatures
+    if use_ts and len(score.time_signatures) > 0:
+        tpb = get_score_ticks_per_beat(score)
+    else:
+        tpb = np.array([[score.end(), tok.time_division]])
+    cols, note_times = [], []
+    for track in score.tracks:
+        a = track.notes.numpy()
+        n = len(a["time"])
+        if n == 0:
+            continue
+        program = -1 if track.is_drum else track.program
+        if program not in tables["durations_for"]:
+            return None
+        start = a["time"].astype(np.int64)
+        pitch_table = tables["drum"] if track.is_drum else tables["pitch"]
+        parts = [np.full(n, tables["program"][program + 1]),
+                 pitch_table[a["pitch"].astype(np.int64)]]
+        if cfg.use_velocities:
+            parts.append(tables["velocity"][a["velocity"].astype(np.int64)])
+        section = np.searchsorted(tpb[:, 0], start, side="right")
+        if section.max() >= len(tpb):
+            return None
+        dur = a["duration"].astype(np.int64)
+        dur_ids = np.full(n, -1, dtype=np.int64)
+        for s in np.unique(section):
+            table = tables["duration"].get(int(tpb[s, 1]))
+            if table is None:
+                return None
+            m = section == s
+            d = dur[m]
+            if d.min() < 0 or d.max() >= len(table):
+                return None
+            dur_ids[m] = table[d]
+        parts.append(dur_ids)
+        cols.append(np.stack(parts, axis=1))
+        note_times.append(start)
+    width = 4 if cfg.use_velocities else 3
+    note_ids = np.concatenate(cols) if cols else np.zeros((0, width), dtype=np.int64)
+    if note_ids.size and note_ids.min() < 0:
+        return None
+    note_times = np.concatenate(note_times) if note_times else np.zeros(0, dtype=np.int64)
+
+    # Global events first (time signatures, then tempos), then the tracks' notes: miditok's
+    # list order, which its stable sort by time keeps among equal times.
+    g_times, g_kinds, g_ids, g_sigs = [], [], [], []
+    if use_ts:
+        for ts in score.time_signatures:
+            key = f"TimeSig_{ts.numerator}/{ts.denominator}"
+            if key not in vocab:
+                return None
+            g_times.append(ts.time), g_kinds.append(0), g_ids.append(vocab[key])
+            g_sigs.append((ts.numerator, ts.denominator))
+    if cfg.use_tempos:
+        for t in score.tempos:
+            key = f"Tempo_{round(t.tempo, 2)}"
+            if key not in vocab:
+                return None
+            g_times.append(t.time), g_kinds.append(1), g_ids.append(vocab[key]), g_sigs.append(None)
+    n_glob = len(g_times)
+    times = np.concatenate([np.asarray(g_times, dtype=np.int64), note_times])
+    order = np.argsort(times, kind="stable")
+    times = times[order]
+    is_note = order >= n_glob
+    # Blocks: one global event, or a run of notes at one time.
+    new = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        new[1:] = (times[1:] != times[:-1]) | ~is_note[1:] | ~is_note[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(order)]
+    note_rank = np.cumsum(is_note) - 1  # index into notes sorted by (time, list order)
+    positions, bar_id = tables["position"], tables["bar"]
+
+    current_ts, ts_time = TIME_SIGNATURE, 0
+    sig_events = [i for i in order[~is_note].tolist() if g_kinds[i] == 0]
+    if sig_events:  # miditok starts from the first TimeSig of the time-sorted events
+        current_ts, ts_time = g_sigs[sig_events[0]], g_times[sig_events[0]]
+    tdiv = score.ticks_per_quarter
+
+    def units(ts):
+        per_beat = compute_ticks_per_beat(ts[1], tdiv)
+        return (compute_ticks_per_bar(symusic.TimeSignature(ts_time, *ts), tdiv),
+                per_beat // cfg.max_num_pos_per_beat)
+
+    ticks_per_bar, ticks_per_pos = units(current_ts)
+    ts_id = vocab.get(f"TimeSig_{current_ts[0]}/{current_ts[1]}") if use_ts else None
+    state = {"bar": -1, "bar_at_ts": 0, "tick_at_ts": 0, "tick_at_bar": 0, "previous": -1}
+    per_bar = 2 if use_ts else 1  # tokens per new bar: Bar (+ TimeSig)
+    positions = np.asarray(positions, dtype=np.int64)
+    note_flat = note_ids[order[is_note] - n_glob].reshape(-1)
+    b_time = times[starts]
+    b_item = order[starts]
+    b_r0 = note_rank[starts]
+    b_r1 = note_rank[ends - 1] + 1
+    pieces: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def note_run(a: int, b: int) -> bool:
+        """Blocks a..b-1 (notes only, strictly increasing times), vectorized: the arithmetic of
+        miditok's REMI ``_add_time_events`` for runs without a TimeSig or Tempo event."""
+        t = b_time[a:b]
+        m = b - a
+        trig = np.ones(m, dtype=bool)
+        trig[0] = t[0] != state["previous"]
+        bars = state["bar_at_ts"] + (t - state["tick_at_ts"]) // ticks_per_bar
+        cur = np.maximum.accumulate(np.r_[state["bar"], np.where(trig, bars, state["bar"])])
+        n_new = np.diff(cur)
+        new_tick = state["tick_at_ts"] + (cur[1:] - state["bar_at_ts"]) * ticks_per_bar
+        last = np.maximum.accumulate(np.where(n_new > 0, np.arange(m), -1))
+        tick_at_bar = np.where(last >= 0, new_tick[np.maximum(last, 0)], state["tick_at_bar"])
+        pos = (t - tick_at_bar) // ticks_per_pos
+        if np.any(trig & ((pos < 0) | (pos >= len(positions)))):
+            return False
+        if use_ts and n_new.any() and ts_id is None:
+            return False
+        n_tok = (b_r1[a:b] - b_r0[a:b]) * width
+        counts = n_new * per_bar + trig + n_tok
+        off = np.r_[0, np.cumsum(counts)[:-1]]
+        ids = np.empty(int(counts.sum()), dtype=np.int64)
+        tt = np.empty_like(ids)
+        total_new = int(n_new.sum())
+        if total_new:
+            blk = np.repeat(np.arange(m), n_new)
+            k = np.arange(total_new) - np.repeat(np.cumsum(n_new) - n_new, n_new)
+            bar_no = cur[:-1][blk] + 1 + k
+            bar_tick = state["tick_at_ts"] + (bar_no - state["bar_at_ts"]) * ticks_per_bar
+            at = off[blk] + k * per_bar
+            ids[at], tt[at] = bar_id, bar_tick
+            if use_ts:
+                ids[at + 1], tt[at + 1] = ts_id, bar_tick
+        pj = np.flatnonzero(trig)
+        at = off[pj] + n_new[pj] * per_bar
+        ids[at], tt[at] = positions[pos[pj]], t[pj]
+        first = off + n_new * per_bar + trig
+        blk = np.repeat(np.arange(m), n_tok)
+        at = first[blk] + np.arange(int(n_tok.sum())) - np.repeat(np.cumsum(n_tok) - n_tok, n_tok)
+        ids[at] = note_flat[b_r0[a] * width:b_r1[b - 1] * width]
+        tt[at] = t[blk]
+        pieces.append((ids, tt))
+        state["bar"], state["tick_at_bar"] = int(cur[-1]), int(tick_at_bar[-1])
+        state["previous"] = int(t[-1])
+        return True
+
+    cursor = 0
+    for g in np.flatnonzero(~is_note[starts]).tolist() + [len(starts)]:
+        if g > cursor and not note_run(cursor, g):
+            return None
+        cursor = g + 1
+        if g == len(starts):
+            break
+        # one TimeSig or Tempo event, as miditok's loop handles it
+        t, item = int(b_time[g]), int(b_item[g])
+        kind = g_kinds[item]
+        out, out_t = [], []
+        if t != state["previous"]:
+            n_new = state["bar_at_ts"] + (t - state["tick_at_ts"]) // ticks_per_bar - state["bar"]
+            for i in range(n_new):
+                state["bar"] += 1
+                tick = state["tick_at_ts"] + (state["bar"] - state["bar_at_ts"]) * ticks_per_bar
+                state["tick_at_bar"] = tick
+                out.append(bar_id), out_t.append(tick)
+                if use_ts and not (kind == 0 and i + 1 == n_new):
+                    if ts_id is None:
+                        return None
+                    out.append(ts_id), out_t.append(tick)
+            if kind != 0:
+                pos = (t - state["tick_at_bar"]) // ticks_per_pos
+                if not 0 <= pos < len(positions):
+                    return None
+                out.append(int(positions[pos])), out_t.append(t)
+            state["previous"] = t
+        if kind == 0:
+            state["bar_at_ts"] += (t - state["tick_at_ts"]) // ticks_per_bar
+            state["tick_at_ts"] = t
+            current_ts, ts_time = g_sigs[item], t
+            ticks_per_bar, ticks_per_pos = units(current_ts)
+            ts_id = vocab.get(f"TimeSig_{current_ts[0]}/{current_ts[1]}")
+            state["previous"] -= 1
+        out.append(g_ids[item]), out_t.append(t)
+        pieces.append((np.asarray(out, dtype=np.int64), np.asarray(out_t, dtype=np.int64)))
+    if not pieces:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+
+
+def _starts_from_times(times: np.ndarray, bar_ticks) -> np.ndarray:
+    """miditok's ``split_per_bars`` boundaries for tokens at ``times`` (non-decreasing)."""
+    if len(times) == 0 or not bar_ticks:
+        return np.zeros(1 if len(times) else 0, dtype=np.uint32)
+    idx = np.searchsorted(times, np.asarray(bar_ticks[1:], dtype=np.int64), side="left")
+    idx = idx[: np.searchsorted(idx, len(times), side="left")]
+    return np.concatenate([[0], idx]).astype(np.uint32)
+
+
+def encode_score(tokenizer, score: symusic.Score, source=None, *, fast: bool = True) -> Encoded:
+    """Tokenize ``score``, keeping miditok's warnings and the bar starts.
+
+    The ids are miditok's (``tokenizer.encode(score)``). With ``fast`` (default), REMI in the
+    presets' family of settings is encoded by :func:`_remi_ids` after miditok's own
+    preprocessing, about five times faster, with the same ids (the tests compare both on every
+    fixture file and on generated scores); anything else goes through miditok. Raises
+    :class:`TokenizationError` (naming ``source``) when miditok fails on the score.
+    """
+    from miditok.utils import get_bars_ticks
+
+    tok = _tokenizer(tokenizer)
+    _check_stream(tok)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            tables = _remi_tables(tok) if fast else None
+            got = None
+            if tables is not None:
+                pre = tok.preprocess_score(score)
+                got = _remi_ids(tok, pre, tables)
+            if got is not None:
+                ids, times = got
+                starts = _starts_from_times(times, get_bars_ticks(pre, only_notes_onsets=True))
+            else:
+                seq = tok.encode(score, encode_ids=False)
+                starts = _bar_starts(seq)
+                ids = seq.ids
+        except SymbolicError:
+            raise
+        except Exception as e:  # noqa: BLE001 - miditok raises anything on odd scores
+            raise TokenizationError(f"miditok {type(tok).__name__} failed: {type(e).__name__}: {e}",
+                                    source) from e
+    messages = list(dict.fromkeys(str(w.message) for w in caught))
+    dtype = id_dtype(tok)
+    arr = np.asarray(ids, dtype=dtype) if len(ids) else np.zeros(
+        (0, len(tok.vocab)) if tok.is_multi_voc else 0, dtype=dtype)
+    if tok.is_trained:
+        arr, starts = ids_to_bpe(tok, arr, starts)
+    return Encoded(arr, starts, messages)
+
+
+def encode(score: symusic.Score, tokenizer="remi") -> np.ndarray:
+    """Token ids of ``score`` (``[n]``, or ``[n, k]`` for CPWord/Octuple): miditok's ids."""
+    return encode_score(tokenizer, score).ids
+
+
+def decode(ids, tokenizer="remi") -> symusic.Score:
+    """The score that token ``ids`` describe (one track per program, tokenizer resolution)."""
+    tok = _tokenizer(tokenizer)
+    ids = np.asarray(ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tok.decode([ids.tolist()] if not tok.one_token_stream else ids.tolist())
+
+
+# ----------------------------------------------------------------------------------- loss
+
+def _note_keys(score: symusic.Score, use_programs: bool, use_velocities: bool):
+    """Per note: (drum, program, pitch) key, onset and duration in ticks, velocity."""
+    parts = []
+    for t in score.tracks:
+        a = t.notes.numpy()
+        if len(a["time"]) == 0:
+            continue
+        program = -1 if t.is_drum else (t.program if use_programs else 0)
+        parts.append((np.full(len(a["time"]), program + 1, dtype=np.int64), a))
+    if not parts:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, z
+    prog = np.concatenate([p for p, _ in parts])
+    pitch = np.concatenate([a["pitch"].astype(np.int64) for _, a in parts])
+    onset = np.concatenate([a["time"].astype(np.int64) for _, a in parts])
+    dur = np.concatenate([a["duration"].astype(np.int64) for _, a in parts])
+    vel = np.concatenate([a["velocity"].astype(np.int64) for _, a in parts]) if use_velocities \
+        else np.zeros_like(pitch)
+    return prog * 128 + pitch, onset, dur, vel
+
+
+def _multiset_common(a: np.ndarray, b: np.ndarray) -> int:
+    """Size of the multiset intersection of two integer arrays."""
+    if len(a) == 0 or len(b) == 0:
+        return 0
+    ua, ca = np.unique(a, return_counts=True)
+    ub, cb = np.unique(b, return_counts=True)
+    _, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
+    return int(np.minimum(ca[ia], cb[ib]).sum())
+
+
+def loss(score: symusic.Score, tokenizer="remi") -> EncodeReport:
+    """What ``decode(encode(score))`` keeps of each note, compared in quarter notes.
+
+    ``kept_exact``: a decoded note with the same program, pitch, onset and duration (and
+    velocity, when the tokenizer has velocity tokens: then ``fields`` include it);
+    ``altered``: the program and pitch come back but the timing or velocity moved (quantized);
+    ``dropped``: no decoded note of that program and pitch is left for it.
+    """
+    tok = _tokenizer(tokenizer)
+    decoded = decode(encode(score, tok), tok)
+    use_prog, use_vel = tok.config.use_programs, tok.config.use_velocities
+    k1, on1, d1, v1 = _note_keys(score, use_prog, use_vel)
+    k2, on2, d2, v2 = _note_keys(decoded, use_prog, use_vel)
+    tpq1, tpq2 = score.ticks_per_quarter, decoded.ticks_per_quarter
+    # Times in a common unit: ticks of tpq1 * tpq2 per quarter (exact integers).
+    on1, d1, on2, d2 = on1 * tpq2, d1 * tpq2, on2 * tpq1, d2 * tpq1
+    full1, full2 = _pack_both(np.stack([k1, on1, d1, v1], axis=1),
+                              np.stack([k2, on2, d2, v2], axis=1))
+    time1, time2 = _pack_both(np.stack([k1, on1, d1], axis=1), np.stack([k2, on2, d2], axis=1))
+    exact = _multiset_common(full1, full2)
+    exact_timing = _multiset_common(time1, time2)
+    same_pitch = _multiset_common(k1, k2)
+    n = len(k1)
+    reasons = Counter()
+    if exact_timing > exact:
+        reasons["velocity binned"] = exact_timing - exact
+    if same_pitch > exact_timing:
+        reasons["onset or duration quantized"] = same_pitch - exact_timing
+    if n > same_pitch:
+        reasons["dropped (pitch range, duplicate, clipped bars or program)"] = n - same_pitch
+    fields = ("pitch", "onset", "duration") + (("velocity",) if use_vel else ())
+    return EncodeReport(n, exact, same_pitch - exact, n - same_pitch, reasons, fields)
+
+
+def _pack_both(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row, equal exactly when the rows are equal, over both arrays."""
+    rows = np.ascontiguousarray(np.concatenate([a, b]).astype(np.int64))
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    view = rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
+    _, inverse = np.unique(view, return_inverse=True)
+    inverse = inverse.ravel()
+    return inverse[:len(a)], inverse[len(a):]
+
+
+def describe(tokenizer) -> str:
+    """One line: class, vocabulary size, id dtype, trained model if any."""
+    tok = _tokenizer(tokenizer)
+    model = f", trained {tok._model_name} ({len(tok)} ids)" if tok.is_trained else ""
+    return (f"{type(tok).__name__}: {vocab_size(tok)} ids ({id_dtype(tok).name})"
+            f"{' multi-vocabulary' if tok.is_multi_voc else ''}{model}")

@@ -1,0 +1,388 @@
+"""The one training loop every model family uses: seed, device, progress, held-out eval,
+checkpoint and resume. Plain torch, no framework.
+
+A model plugs in with two plain callables::
+
+    make_batch(rng: numpy.random.Generator, step: int) -> batch      # dict/tuple of arrays
+    loss_fn(model, batch) -> scalar tensor                          # default: model(**batch)
+
+``make_batch`` draws everything random from ``rng`` (the loop's own generator, saved in every
+checkpoint), so a run is a pure function of its seed, and a run resumed from a checkpoint gives
+the same weights as one that never stopped. Batches may hold numpy arrays or tensors; the loop
+moves them to the device.
+
+::
+
+    config = TrainConfig(steps=2000, lr=3e-3, eval_every=500, seed=0)
+    result = fit(model, make_batch, config=config, eval_batches=held_out,
+                 checkpoint_dir="runs/x", resume=True)
+    result.history[-1]  # {'step': 2000, 'loss': ..., 'lr': ..., 'eval_loss': ...}
+
+**Checkpoints** never pickle: a checkpoint folder holds ``model.safetensors`` (the model's
+``state_dict``), ``optimizer.safetensors`` (every tensor of the optimizer state) and
+``trainer_state.json`` (step, history, the optimizer's hyper-parameters, the numpy generator's
+state; torch's generator state is a tensor in ``optimizer.safetensors``). It is written to a
+temporary folder and renamed, so a crash mid-write leaves the previous checkpoint intact.
+
+The learning rate is a pure function of the step (:func:`learning_rate`: linear warm-up, then
+constant, linear or cosine decay), so there is no scheduler state to save.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "evaluate",
+    "learning_rate",
+    "seed_everything",
+    "resolve_device",
+    "to_device",
+    "save_checkpoint",
+    "load_checkpoint",
+    "cache_dir",
+]
+
+MODEL_FILE = "model.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a run, in one place (saved in each checkpoint's ``trainer_state.json``).
+
+    ``steps``: optimizer steps in all (a resumed run continues up to it). ``optimizer``:
+    ``"adamw"``, ``"adam"`` or ``"sgd"``. ``schedule``: ``"constant"``, ``"linear"`` or
+    ``"cosine"`` decay from ``lr`` after ``warmup`` steps to ``lr * min_lr_ratio`` at the last
+    step. ``grad_clip``: max global gradient norm (None: no clipping). ``eval_every`` /
+    ``checkpoint_every``: steps between held-out evaluations / checkpoints (0: only at the end).
+    ``log_every``: steps between history records of the mean training loss. ``device``:
+    ``"auto"`` (CUDA when present, else CPU), or any torch device string. ``threads``: torch's
+    CPU threads during the run (None: leave as is; small models often run faster on one thread
+    of a shared CPU than on several).
+    """
+
+    steps: int = 1000
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.0
+    warmup: int = 0
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.0
+    grad_clip: float | None = 1.0
+    eval_every: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 100
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` did: the last step reached, the history records (dicts with ``step``,
+    ``loss``, ``lr`` and, at evaluations, ``eval_loss``), and the last held-out loss."""
+
+    step: int
+    history: list[dict] = field(default_factory=list)
+    eval_loss: float | None = None
+
+
+# ------------------------------------------------------------------------------ small parts
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators (call before building a model)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: the first CUDA device when present, else the CPU; anything else as given."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"unknown device {device!r}: {e}") from None
+
+
+def to_device(batch, device: torch.device):
+    """The batch with every array/tensor on ``device`` (numpy arrays become tensors); dicts,
+    lists and tuples are walked, anything else is returned as it is."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, np.ndarray):
+        return torch.from_numpy(batch).to(device)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based): linear warm-up over
+    ``config.warmup`` steps, then ``config.schedule`` from ``lr`` down to ``lr * min_lr_ratio``."""
+    lr, floor = config.lr, config.lr * config.min_lr_ratio
+    if step < config.warmup:
+        return lr * (step + 1) / config.warmup
+    span = max(1, config.steps - config.warmup)
+    t = min(1.0, (step - config.warmup) / span)
+    if config.schedule == "constant":
+        return lr
+    if config.schedule == "linear":
+        return floor + (lr - floor) * (1.0 - t)
+    if config.schedule == "cosine":
+        return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
+    raise ValueError(f"unknown schedule {config.schedule!r}; choose constant, linear or cosine")
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder for derived data (extracted corpora...), created on demand: ``$SYMBOLIC_CACHE``,
+    else ``$XDG_CACHE_HOME/symbolic``, else ``~/.cache/symbolic``; ``parts`` are subfolders."""
+    root = os.environ.get("SYMBOLIC_CACHE")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "symbolic"
+    path = Path(root).joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _default_loss(model, batch):
+    if isinstance(batch, dict):
+        return model(**batch)
+    if isinstance(batch, (list, tuple)):
+        return model(*batch)
+    return model(batch)
+
+
+def _make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, betas=tuple(config.betas),
+                                 weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=tuple(config.betas),
+                                weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose adamw, adam or sgd")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, batches, loss_fn: Callable | None = None,
+             device: str | torch.device = "auto") -> float:
+    """Mean loss over fixed held-out ``batches`` (each batch counts once), in eval mode; the
+    model's train/eval mode is restored afterwards."""
+    loss_fn = loss_fn or _default_loss
+    device = resolve_device(device)
+    was_training = model.training
+    model.eval()
+    try:
+        losses = [float(loss_fn(model, to_device(b, device))) for b in batches]
+    finally:
+        model.train(was_training)
+    if not losses:
+        raise ValueError("evaluate() needs at least one batch")
+    return float(np.mean(losses))
+
+
+# ------------------------------------------------------------------------------ checkpoints
+
+def _optimizer_to_safetensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """Split an optimizer state into tensors (for safetensors) and JSON-able values."""
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for pid, state in sd["state"].items():
+        for name, value in state.items():
+            key = f"state.{pid}.{name}"
+            if torch.is_tensor(value):
+                tensors[key] = value.detach().cpu().contiguous()
+            else:
+                scalars[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _optimizer_from_safetensors(tensors: dict, meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for key, value in list(tensors.items()) + list(meta["scalars"].items()):
+        if not key.startswith("state."):
+            continue
+        _, pid, name = key.split(".", 2)
+        state.setdefault(int(pid), {})[name] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                    *, step: int, rng: np.random.Generator | None = None,
+                    history: list | None = None, config: TrainConfig | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write a checkpoint folder (see the module docstring); returns its path."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, str(tmp / MODEL_FILE))
+    tensors, opt_meta = ({}, None) if optimizer is None else _optimizer_to_safetensors(optimizer)
+    tensors["rng.torch"] = torch.get_rng_state()
+    save_file(tensors, str(tmp / OPTIMIZER_FILE))
+    state = {
+        "step": int(step),
+        "history": history or [],
+        "optimizer": opt_meta,
+        "rng": rng.bit_generator.state if rng is not None else None,
+        "config": asdict(config) if config is not None else None,
+        "extra": extra or {},
+    }
+    (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default))
+    old = path.with_name(path.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    raise TypeError(f"cannot write {type(value).__name__} to a checkpoint")
+
+
+def load_checkpoint(path, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer | None = None,
+                    rng: np.random.Generator | None = None) -> dict:
+    """Restore a checkpoint folder into ``model`` (and ``optimizer``, ``rng``, torch's global
+    generator); returns the ``trainer_state.json`` dict (``step``, ``history``...)."""
+    from safetensors.torch import load_file
+
+    from .errors import DataNotFoundError
+
+    path = Path(path)
+    if not (path / STATE_FILE).is_file():
+        raise DataNotFoundError("not a checkpoint folder (no trainer_state.json)", path)
+    state = json.loads((path / STATE_FILE).read_text())
+    device = next(iter(model.state_dict().values())).device if model.state_dict() else "cpu"
+    model.load_state_dict(load_file(str(path / MODEL_FILE), device=str(device)))
+    tensors = load_file(str(path / OPTIMIZER_FILE))
+    torch.set_rng_state(tensors.pop("rng.torch"))
+    if optimizer is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(_optimizer_from_safetensors(tensors, state["optimizer"]))
+    if rng is not None and state.get("rng") is not None:
+        rng.bit_generator.state = state["rng"]
+    return state
+
+
+# ------------------------------------------------------------------------------ the loop
+
+def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None = None, *,
+        config: TrainConfig | None = None, eval_batches=None, checkpoint_dir=None,
+        resume: bool = False, callback: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train ``model`` in place for ``config.steps`` optimizer steps.
+
+    ``make_batch(rng, step)`` gives one batch; ``loss_fn(model, batch)`` its scalar loss
+    (default: ``model(**batch)``). ``eval_batches``: fixed held-out batches, evaluated every
+    ``config.eval_every`` steps and at the end (:func:`evaluate`). ``checkpoint_dir``: where to
+    write checkpoints (every ``config.checkpoint_every`` steps and at the end); with
+    ``resume=True`` an existing checkpoint there is loaded first and training goes on from its
+    step. ``callback(record)`` sees every history record as it is made. The global generators
+    are seeded with ``config.seed`` (:func:`seed_everything`) and ``make_batch`` gets a numpy
+    generator seeded with it. Returns a :class:`TrainResult`; the model is left in eval mode on
+    the chosen device.
+    """
+    config = config or TrainConfig()
+    loss_fn = loss_fn or _default_loss
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model.to(device)
+    model.train()
+    optimizer = _make_optimizer(model, config)
+    step, history = 0, []
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume and ckpt is not None and (ckpt / STATE_FILE).is_file():
+        state = load_checkpoint(ckpt, model, optimizer, rng)
+        step, history = int(state["step"]), list(state["history"])
+
+    from tqdm.auto import tqdm
+
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    bar = tqdm(total=config.steps, initial=step, disable=not config.progress, unit="step",
+               dynamic_ncols=True, leave=True)
+    eval_loss = next((r["eval_loss"] for r in reversed(history) if "eval_loss" in r), None)
+    running, n_running = 0.0, 0
+
+    def record(entry: dict) -> None:
+        history.append(entry)
+        if callback is not None:
+            callback(entry)
+
+    try:
+        while step < config.steps:
+            lr = learning_rate(config, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = to_device(make_batch(rng, step), device)
+            loss = loss_fn(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            step += 1
+            running += float(loss.detach())
+            n_running += 1
+            bar.update(1)
+            last = step == config.steps
+            entry = None
+            if (config.log_every and step % config.log_every == 0) or last:
+                entry = {"step": step, "loss": running / n_running, "lr": lr}
+                running, n_running = 0.0, 0
+            if eval_batches is not None and (
+                    last or (config.eval_every and step % config.eval_every == 0)):
+                eval_loss = evaluate(model, eval_batches, loss_fn, device)
+                entry = entry or {"step": step, "lr": lr}
+                entry["eval_loss"] = eval_loss
+            if entry is not None:
+                record(entry)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
+                                 if k in ("loss", "eval_loss")})
+            if ckpt is not None and (last or (config.checkpoint_every
+                                              and step % config.checkpoint_every == 0)):
+                save_checkpoint(ckpt, model, optimizer, step=step, rng=rng, history=history,
+                                config=config)
+    finally:
+        bar.close()
+        torch.set_num_threads(threads)
+    model.eval()
+    return TrainResult(step=step, history=history, eval_loss=eval_loss)
+
