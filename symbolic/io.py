@@ -7,7 +7,8 @@ their content. Formats written: MIDI, MusicXML (``.mxl`` compressed), ABC (throu
 ``midi2abc`` tool symusic ships), PNG (a piano-roll plot).
 
 Everything returned is a tick-time ``symusic.Score``: MIDI keeps the file's ticks per quarter,
-music21 formats use 480. Bad input never escapes as anything but a
+music21 formats use 480. MIDI chunks are first made whole (:func:`frame_midi`), so a truncated
+file parses the same way every time. Bad input never escapes as anything but a
 :class:`~symbolic.errors.SymbolicError` naming the input and the reason.
 """
 
@@ -33,7 +34,7 @@ from .errors import (
     source_name,
 )
 
-__all__ = ["load", "save", "detect_format", "list_tunes", "FORMATS"]
+__all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS"]
 
 FORMATS = {
     "midi": (".mid", ".midi", ".smf", ".kar", ".rmi"),
@@ -136,6 +137,7 @@ def _parse_midi(data: bytes, name: str, *, sandbox: bool = True) -> symusic.Scor
         data = _unwrap_rmid(data, name)
     if len(data) < 14 or data[:4] != b"MThd":
         raise MidiParseError("not a MIDI file (no MThd header)", name)
+    data, _ = frame_midi(data, name)  # chunks made whole: symusic then never reads past the end
     division = int.from_bytes(data[12:14], "big")
     if division & 0x8000:
         raise MidiParseError("SMPTE time division is not supported (ticks per quarter only)", name)
@@ -153,6 +155,56 @@ def _parse_midi(data: bytes, name: str, *, sandbox: bool = True) -> symusic.Scor
     except Exception as e:  # symusic raises RuntimeError/ValueError/OverflowError...
         reason = str(e).replace("MiniMidi: ", "").strip() or type(e).__name__
         raise MidiParseError(reason, name) from e
+
+
+MAX_PAD = 1 << 20  # zero bytes added at most to complete a short final chunk
+
+
+def frame_midi(data: bytes, location: str = "<bytes>") -> tuple[bytes, list[str]]:
+    """MIDI bytes whose chunks all lie inside the buffer, so that parsing them is deterministic,
+    and what was changed (empty for a complete file, which is returned as it is).
+
+    symusic reads a chunk up to its declared length even where the data end first (a truncated
+    file), and reads the headers of tracks the file header declares but the data lack: past the
+    end of its buffer. The outcome then depends on whatever memory follows, and the same file
+    parses on one run and fails on the next (measured on the truncations of
+    :func:`symbolic.fuzz.broken_midi_corpus`). Here chunks are walked by their headers only (tag
+    and length; no event is read): a chunk that runs past the end is completed with zero bytes,
+    which the parser meets as the end of its data; a missing declared track becomes an empty
+    chunk; a few stray bytes after the last track are dropped. Raises :class:`MidiParseError`
+    when the header is cut, when the data end inside a chunk header before every declared
+    track, or when a chunk declares more than :data:`MAX_PAD` bytes beyond the end.
+    """
+    if data[:4] != b"MThd":
+        return data, []
+    n = len(data)
+    if n < 14:
+        raise MidiParseError(f"truncated: a MIDI header takes 14 bytes, {n} are there", location)
+    declared = int.from_bytes(data[10:12], "big")
+    buf, pos, tracks, notes = data, 0, 0, []
+    while pos < len(buf):
+        if len(buf) - pos < 8:
+            if tracks < declared:
+                raise MidiParseError(f"truncated: the data end inside a chunk header at byte {pos} "
+                                     f"({tracks} of {declared} tracks)", location)
+            notes.append(f"{len(buf) - pos} stray bytes after the last track dropped")
+            buf = buf[:pos]
+            break
+        size = int.from_bytes(buf[pos + 4:pos + 8], "big")
+        end = pos + 8 + size
+        if end > len(buf):
+            if end - n > MAX_PAD:
+                raise MidiParseError(f"truncated: the chunk at byte {pos} declares {size} bytes, "
+                                     f"{max(0, n - pos - 8)} are there", location)
+            notes.append(f"truncated: the chunk at byte {pos} completed with {end - len(buf)} "
+                         "zero bytes")
+            buf += bytes(end - len(buf))
+        tracks += buf[pos:pos + 4] == b"MTrk"
+        pos = end
+    if tracks < declared:
+        notes.append(f"the header declares {declared} tracks, {tracks} are there")
+        buf += (b"MTrk" + bytes(4)) * (declared - tracks)  # empty track chunks
+    return buf, notes
 
 
 def _unwrap_rmid(data: bytes, name: str) -> bytes:

@@ -255,7 +255,7 @@ def test_midi_folder_records_bad_files(tmp_path):
     loaded = [p.name for p, _ in folder]
     assert loaded == ["a.mid", "b.MID"]
     errors = dict((f.source.rsplit("/", 1)[-1], f.error) for f in folder.failures)
-    # symusic reads a truncated file either as empty or as malformed, not always the same way
+    # a truncated file: its cut chunk is completed, then it parses as empty or as malformed
     assert errors.pop("cut.mid") in ("EmptyScoreError", "MidiParseError")
     assert errors == {"broken.mid": "MidiParseError", "empty.midi": "ParseError"}
     with pytest.raises(DataNotFoundError):

@@ -267,7 +267,7 @@ def test_multi_vocabulary_tokenizer_rows(fx, tmp_path):
 
 
 def test_frame_midi_makes_chunks_whole():
-    from symbolic.data.pipeline import frame_midi
+    from symbolic.io import frame_midi
     from symbolic.errors import MidiParseError
     from symbolic.fuzz import seed_midi
 

@@ -500,7 +500,6 @@ class MidiCaps:
 
     def __iter__(self):
         from ..io import load
-        from .pipeline import frame_midi
 
         self.failures = []
         for _, item in self.source().items():
@@ -508,7 +507,7 @@ class MidiCaps:
                 if item.error is not None:
                     raise item.error
                 try:
-                    score = load(frame_midi(item.data, item.location)[0])
+                    score = load(item.data)
                 except SymbolicError as e:
                     raise type(e)(e.reason, item.location) from None
             except SymbolicError as e:
