@@ -6,6 +6,8 @@ The short public API::
     score = symbolic.load("song.mid")            # or .musicxml/.mxl/.abc/.krn, bytes, "corpus:..."
     symbolic.save(score, "song.musicxml")        # .mid, .musicxml, .mxl, .abc, .png
     print(symbolic.describe(score))              # tracks, tempos, key, chords
+    out = symbolic.infill(score, tracks=["piano"], bars=(9, 16))   # GETDiff, shipped weights
+    song = symbolic.compose(chords="C G Am F | F G C C", bars=16)
 
 Music is always a ``symusic.Score``; submodules (``symbolic.convert``, ``symbolic.harmony``,
 ``symbolic.metrics``, ``symbolic.data``) import on first use.
@@ -19,10 +21,11 @@ from .errors import SymbolicError
 from .io import load, save
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "describe", "SymbolicError", "__version__"]
+__all__ = ["load", "save", "describe", "infill", "compose", "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "timing", "plot",
-               "analysis", "representations", "cli", "tokens", "models", "training"}
+               "analysis", "representations", "cli", "tokens", "models", "training", "generate",
+               "audio"}
 
 
 def describe(score, **kwargs):
@@ -30,6 +33,20 @@ def describe(score, **kwargs):
     from .analysis import describe as _describe
 
     return _describe(score, **kwargs)
+
+
+def infill(score, tracks=None, bars=None, **kwargs):
+    """Regenerate tracks over bars of a score with GETDiff (see :func:`symbolic.generate.infill`)."""
+    from .generate import infill as _infill
+
+    return _infill(score, tracks, bars, **kwargs)
+
+
+def compose(chords, bars=None, tracks=None, **kwargs):
+    """A new piece from a chord progression (see :func:`symbolic.generate.compose`)."""
+    from .generate import compose as _compose
+
+    return _compose(chords, bars, tracks, **kwargs)
 
 
 def __getattr__(name):

@@ -37,12 +37,18 @@ def test_info_goes_on_after_a_bad_file(tmp_path):
     assert len(json.loads(r.stdout)) == 1
 
 
-def test_demo_writes_midi_musicxml_png(tmp_path):
-    r = run("demo", "--out", str(tmp_path / "demo"))
+def test_demo_composes_then_infills_with_the_shipped_weights(tmp_path):
+    import symbolic
+
+    r = run("demo", "--out", str(tmp_path / "demo"), "--steps", "4", "--bars", "8",
+            "--infill-bars", "5-6")
     assert r.returncode == 0, r.stderr
-    files = sorted(p.suffix for p in (tmp_path / "demo").iterdir())
-    assert files == [".mid", ".musicxml", ".png"]
-    assert "Soprano" in r.stdout
+    files = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert files == ["composed.mid", "composed.png", "infilled.mid", "infilled.png"]
+    assert "regenerated piano in bars 5-6" in r.stdout
+    song = symbolic.load(tmp_path / "demo" / "composed.mid")
+    assert {t.name.lower() for t in song.tracks} >= {"melody", "piano"}
+    assert sum(len(t.notes) for t in song.tracks) > 20
 
 
 def test_convert(tmp_path):

@@ -1,0 +1,471 @@
+"""Composing with GETDiff: infill tracks over bars of a score, or write a song from chords.
+
+::
+
+    import symbolic
+    song = symbolic.load("song.mid")                      # tracks named melody/piano/...
+    out = symbolic.infill(song, tracks=["piano"], bars=(9, 16), seed=1)
+    new = symbolic.compose(chords="C G Am F | F G C C", bars=16, seed=0)
+
+**Tracks.** The model (default: the shipped POP909 model, tracks MELODY, BRIDGE, PIANO plus
+chords) sees each input track through the model track it maps to: ``track_map`` (input track
+name -> model track) first, else the track's name (``melody``, ``lead``, ``vocal``... ->
+MELODY; ``bridge``, ``counter``, ``harmony``... -> BRIDGE; ``piano``, ``accompaniment``,
+``keys``... -> PIANO; a name containing one as a word, such as ``Acoustic Grand Piano``,
+counts), else, for a track with no telling name (empty, ``Track 3``...), its program (pianos,
+chromatic percussion and organs -> PIANO).
+A track that maps to nothing is kept unchanged in the output and not shown to the model
+(a :class:`UserWarning` names it); a requested target that maps to nothing raises
+:class:`~symbolic.errors.TrackMappingError`.
+
+**What is kept.** Every note of the input is kept bit for bit, except the notes of a target
+track whose onset lies inside its region: those are replaced by generated notes (onsets in
+the region only). Tracks, tempos, signatures, controls and other tracks are untouched.
+
+**Chords.** ``chords``: a progression string (bars split by ``|``, chords in a bar share it
+evenly: ``"C G | Am F"``; without ``|`` each chord takes one bar), a list of labels per bar, a
+:class:`~symbolic.harmony.ChordSequence`, ``"auto"`` (``chord:`` markers when present, else
+chords recognized per beat from the input's notes) or None (no chord conditioning). User
+chords override recognized ones.
+
+**Long pieces** are generated in windows of the model's ``window_bars`` (8) bars, left to
+right, every ``hop`` (4) bars: each window generates the target cells not generated yet, with
+what earlier windows wrote as context.
+
+Bars are numbered from 1 (``bars=(9, 16)`` is bars 9 to 16, inclusive) and follow the score's
+time signatures (or ``bar_ticks``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import symusic
+import torch
+
+from .errors import SymbolicError
+
+__all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
+           "generate_grids", "Region"]
+
+
+class TrackMappingError(SymbolicError, ValueError):
+    """A requested track cannot be matched to any of the model's tracks."""
+
+
+#: Track-name aliases per model track (lower case), then programs, for the POP909 model.
+NAME_ALIASES = {
+    "MELODY": ("melody", "lead", "vocal", "vocals", "voice", "voc", "singer", "soprano", "tune",
+               "theme", "right hand", "rh", "mel"),
+    "BRIDGE": ("bridge", "counter", "countermelody", "counter melody", "harmony", "second",
+               "secondary", "fill", "fills", "alto", "tenor"),
+    "PIANO": ("piano", "accompaniment", "acc", "accomp", "keys", "keyboard", "left hand", "lh",
+              "comp", "chords", "pno"),
+}
+PROGRAMS = {"PIANO": tuple(range(0, 24))}
+
+
+@dataclass(frozen=True)
+class Region:
+    """Generate ``track`` (a model track name) over bars ``first..last`` (1-based, inclusive)."""
+
+    track: str
+    first: int
+    last: int
+
+
+# =============================================================================================
+# Model and track mapping
+# =============================================================================================
+
+_DEFAULT = {}
+
+
+def _model(model, device):
+    from .models.getdiff import GETDiff, load_default
+    from .training import resolve_device
+
+    dev = resolve_device(device)
+    if model is None:
+        if dev not in _DEFAULT:
+            _DEFAULT[dev] = load_default(str(dev))
+        return _DEFAULT[dev]
+    if isinstance(model, GETDiff):
+        return model.to(dev).eval()
+    return GETDiff.from_pretrained(str(model), map_location=str(dev))
+
+
+def _model_track(name: str, model_tracks: list[str]) -> str | None:
+    """The model track a name means: equal to a model track or an alias, else containing one
+    as a word ('Acoustic Grand Piano', 'Melody RH'); None if nothing matches."""
+    low = name.strip().lower()
+    for t in model_tracks:
+        if low == t.lower() or low in NAME_ALIASES.get(t, ()):
+            return t
+    words = set(re.split(r"[^a-z]+", low))
+    for t in model_tracks:
+        if t.lower() in words or words & {a for a in NAME_ALIASES.get(t, ()) if len(a) > 3}:
+            return t
+    return None
+
+
+def _generic_name(name: str) -> bool:
+    return re.fullmatch(r"\s*((track|untitled|unnamed|instrument|staff|part)\s*[-_#]?\s*\d*)?\s*",
+                        name.lower()) is not None
+
+
+def map_tracks(score: symusic.Score, model_tracks: list[str],
+               track_map: dict | None = None) -> list[str | None]:
+    """The model track each score track maps to (None: no mapping), by ``track_map`` (input
+    track name or index -> model track), then name, then program (see the module doc)."""
+    track_map = {str(k).strip().lower(): v for k, v in (track_map or {}).items()}
+    out = []
+    for i, tr in enumerate(score.tracks):
+        want = track_map.get(tr.name.strip().lower(), track_map.get(str(i)))
+        if want is not None:
+            m = _model_track(str(want), model_tracks)
+            if m is None:
+                raise TrackMappingError(f"track_map sends {tr.name!r} to {want!r}, which is "
+                                        f"not a model track ({', '.join(model_tracks)})")
+            out.append(m)
+            continue
+        m = _model_track(tr.name, model_tracks)
+        if m is None and not tr.is_drum and _generic_name(tr.name):
+            m = next((t for t in model_tracks if tr.program in PROGRAMS.get(t, ())), None)
+        out.append(m)
+    return out
+
+
+def _target_track(name: str, score: symusic.Score, mapping, model_tracks) -> str:
+    m = _model_track(name, model_tracks)
+    if m is not None:
+        return m
+    for tr, mt in zip(score.tracks, mapping):  # an input track's own name
+        if tr.name.strip().lower() == name.strip().lower() and mt is not None:
+            return mt
+    raise TrackMappingError(
+        f"track {name!r} is not one of the model's tracks ({', '.join(model_tracks)}) and no "
+        f"input track of that name maps to one; name a model track, or pass track_map="
+        f"{{{name!r}: {model_tracks[-1]!r}}}")
+
+
+# =============================================================================================
+# Chords
+# =============================================================================================
+
+def parse_progression(chords, bar_ticks: np.ndarray | None = None, *, n_bars: int | None = None):
+    """Chord labels per bar from a progression: ``"C G Am F | F G C C"`` (bars split by ``|``;
+    chords in one bar split it evenly) or ``"C G Am F"`` (one chord per bar), or a list whose
+    items are a label or a list of labels (one item per bar). With ``bar_ticks`` (bar starts
+    plus the end), returns a :class:`~symbolic.harmony.ChordSequence` over them, the
+    progression repeated to cover every bar; else the list of bars (each a list of
+    :class:`~symbolic.harmony.Chord`)."""
+    from .harmony import Chord, ChordSequence
+
+    if isinstance(chords, str):
+        text = chords.strip()
+        if not text:
+            raise ValueError("empty chord progression")
+        if "|" in text:
+            bars = [b.split() for b in text.strip("|").split("|")]
+        else:
+            bars = [[c] for c in re.split(r"[\s,]+", text) if c]
+    else:
+        bars = [[c] if isinstance(c, str) or not hasattr(c, "__iter__") else list(c)
+                for c in chords]
+    if not bars or any(len(b) == 0 for b in bars):
+        raise ValueError(f"a bar of the progression {chords!r} has no chord")
+    parsed = [[Chord.parse(c) for c in b] for b in bars]
+    if bar_ticks is None:
+        return parsed
+    n = len(bar_ticks) - 1 if n_bars is None else n_bars
+    starts, ends, labels = [], [], []
+    for b in range(n):
+        group = parsed[b % len(parsed)]
+        a, e = int(bar_ticks[b]), int(bar_ticks[b + 1])
+        edges = np.linspace(a, e, len(group) + 1).round().astype(np.int64)
+        for j, ch in enumerate(group):
+            starts.append(edges[j])
+            ends.append(edges[j + 1])
+            labels.append(ch)
+    return ChordSequence(np.array(starts, np.int64), np.array(ends, np.int64), labels)
+
+
+# =============================================================================================
+# Window-by-window generation over whole grids (a batch of pieces)
+# =============================================================================================
+
+def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
+                   bar_firsts: list[np.ndarray], *, steps: int = 16, temperature: float = 1.0,
+                   top_p: float = 0.95, guidance: float = 1.0, seed: int = 0,
+                   hop: int | None = None, window_bars: int | None = None,
+                   progress: bool = False) -> list[np.ndarray]:
+    """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
+
+    ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
+    column of each bar plus ``N_i``). The pieces' windows at the same position are sampled as one
+    batch. Returns the completed token arrays (source cells unchanged).
+    """
+    from .models.getdiff import ROLE_SOURCE, ROLE_TARGET, sample
+
+    wb = int(window_bars or model.window_bars)
+    hop = int(hop or max(1, wb // 2))
+    k = model.n_tracks
+    dev = next(model.parameters()).device
+    toks = [np.array(t, dtype=np.int64) for t in tokens]
+    rls = [np.array(r, dtype=np.int64) for r in roles]
+    pos = []
+    for bf, t in zip(bar_firsts, toks):
+        n = t.shape[1]
+        bar = np.searchsorted(bf, np.arange(n), side="right") - 1
+        pos.append(np.arange(n) - np.asarray(bf)[np.clip(bar, 0, len(bf) - 1)])
+    spans = []  # per piece: list of (c0, c1)
+    for bf in bar_firsts:
+        nb, s = len(bf) - 1, []
+        for b in range(0, max(nb, 1), hop):
+            s.append((int(bf[b]), int(bf[min(b + wb, nb)])))
+            if b + wb >= nb:
+                break
+        spans.append(s)
+    gen = torch.Generator().manual_seed(int(seed))
+    n_win = max(len(s) for s in spans)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_win * steps, disable=not progress, unit="step", desc="generating")
+    for j in range(n_win):
+        todo = [i for i, s in enumerate(spans) if j < len(s)
+                and (rls[i][:k, s[j][0]:s[j][1]] == ROLE_TARGET).any()]
+        if not todo:
+            bar.update(steps)
+            continue
+        width = max(spans[i][j][1] - spans[i][j][0] for i in todo)
+        bt = np.full((len(todo), 2 * k + 2, width), 1, dtype=np.int64)  # EMPTY
+        br = np.zeros((len(todo), k + 1, width), dtype=np.int64)
+        bp = np.zeros((len(todo), width), dtype=np.int64)
+        for r, i in enumerate(todo):
+            c0, c1 = spans[i][j]
+            bt[r, :, :c1 - c0] = toks[i][:, c0:c1]
+            br[r, :, :c1 - c0] = rls[i][:, c0:c1]
+            bp[r, :c1 - c0] = pos[i][c0:c1]
+        out = sample(model, torch.from_numpy(bt).to(dev), torch.from_numpy(br).to(dev),
+                     torch.from_numpy(bp).to(dev), steps=steps, temperature=temperature,
+                     top_p=top_p, guidance=guidance, generator=gen, progress=bar).cpu().numpy()
+        for r, i in enumerate(todo):
+            c0, c1 = spans[i][j]
+            toks[i][:, c0:c1] = out[r, :, :c1 - c0]
+            w = rls[i][:k, c0:c1]
+            w[w == ROLE_TARGET] = ROLE_SOURCE  # generated: context for the next windows
+    bar.close()
+    return toks
+
+
+# =============================================================================================
+# infill / compose
+# =============================================================================================
+
+def _regions(tracks, bars, regions, score, mapping, model_tracks, n_bars) -> list[Region]:
+    out = []
+    for r in regions or ():
+        if isinstance(r, Region):
+            t, first, last = r.track, r.first, r.last
+        else:
+            t, (first, last) = r
+        out.append(Region(_target_track(t, score, mapping, model_tracks), int(first), int(last)))
+    if tracks is not None:
+        if isinstance(tracks, str):
+            tracks = [tracks]
+        first, last = (1, n_bars) if bars is None else (int(bars[0]), int(bars[1]))
+        out += [Region(_target_track(t, score, mapping, model_tracks), first, last)
+                for t in tracks]
+    if not out:
+        raise ValueError("nothing to generate: give tracks (and bars) or regions")
+    for r in out:
+        if not 1 <= r.first <= r.last:
+            raise ValueError(f"bars must be 1 <= first <= last, got {r.first}-{r.last}")
+        if r.first > n_bars:
+            raise ValueError(f"bar {r.first} is past the end of the score ({n_bars} bars)")
+    return out
+
+
+def _prepare(score, model, mapping, chords, bar_ticks):
+    """Encode the mapped tracks of ``score`` as the model's grid."""
+    from .harmony import ChordSequence
+    from .representations import grid as gr
+    from .representations.meter import MetricGrid
+
+    vocab = gr._vocab(model.config["vocab"])
+    view = symusic.Score(score.ticks_per_quarter)
+    view.tempos = score.tempos
+    view.time_signatures = score.time_signatures
+    view.key_signatures = score.key_signatures
+    view.markers = score.markers
+    for tr, m in zip(score.tracks, mapping):
+        if m is not None:
+            t = tr.copy()
+            t.name = m
+            view.tracks.append(t)
+    mg = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
+    if isinstance(chords, ChordSequence) or chords is None or chords in (
+            "auto", "markers", "bar", "beat", "recognize"):
+        ch = chords
+        if chords == "auto":
+            has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
+            ch = "markers" if has_markers else "beat"
+            if not has_markers and not len(view.tracks):
+                ch = None
+            if ch == "beat":  # recognized from every input note, mapped or not
+                from .harmony import recognize_chords
+
+                ch = recognize_chords(score, segment="beat", downbeats=mg.bar_ticks[:-1],
+                                      vocabulary="getmusic")
+    else:
+        ch = parse_progression(chords, mg.bar_ticks)
+    g = gr.encode(view, vocab, grid=mg, chords=ch)
+    return g, mg
+
+
+def _score_in(score):
+    from .io import load
+
+    if not isinstance(score, symusic.Score):
+        score = load(score)
+    return score.to("tick") if score.ticks_per_quarter and str(score.ttype) != "Tick" else score
+
+
+def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=None,
+           steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
+           guidance: float = 1.0, seed: int = 0, device: str = "auto",
+           track_map: dict | None = None, bar_ticks=None, progress: bool = False):
+    """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
+    ``score`` (a Score or anything :func:`symbolic.load` reads), keeping every other note.
+
+    ``regions``: more (track, (first, last)) pairs or :class:`Region` s. ``steps``: sampling
+    steps per window; ``temperature`` (0: greedy), ``top_p``, ``guidance`` (classifier-free
+    chord guidance weight) and ``seed`` shape the draw. Returns a new tick-time Score.
+    """
+    from .models.getdiff import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET
+
+    score = _score_in(score)
+    model = _model(model, device)
+    model_tracks = list(model.tracks)
+    mapping = map_tracks(score, model_tracks, track_map)
+    for tr, m in zip(score.tracks, mapping):
+        if m is None:
+            warnings.warn(f"track {tr.name!r} (program {tr.program}{', drums' if tr.is_drum else ''}"
+                          f") maps to none of the model's tracks ({', '.join(model_tracks)}): "
+                          f"kept unchanged, not used as context; pass track_map="
+                          f"{{{tr.name!r}: {model_tracks[-1]!r}}} to use it", stacklevel=2)
+    g, mg = _prepare(score, model, mapping, chords, bar_ticks)
+    regs = _regions(tracks, bars, regions, score, mapping, model_tracks, mg.n_bars)
+    k = model.n_tracks
+    tok = g.tokens.astype(np.int64)
+    role = np.zeros((k + 1, tok.shape[1]), dtype=np.int64)
+    for j in range(k):
+        if not (tok[2 * j] == 1).all():
+            role[j] = ROLE_SOURCE
+    role[k] = ROLE_EMPTY if (tok[2 * k] == 1).all() else ROLE_SOURCE
+    first = mg.bar_first_step
+    for r in regs:
+        j = model_tracks.index(r.track)
+        c0, c1 = int(first[r.first - 1]), int(first[min(r.last, mg.n_bars)])
+        if role[j].max() == ROLE_EMPTY:  # a new track: silent outside its regions
+            tok[2 * j:2 * j + 2] = 0
+            role[j] = ROLE_SOURCE
+        role[j, c0:c1] = ROLE_TARGET
+    out = generate_grids(model, [tok], [role], [first], steps=steps, temperature=temperature,
+                         top_p=top_p, guidance=guidance, seed=seed, progress=progress)[0]
+    return _merge(score, g, out, regs, mapping, mg)
+
+
+def _merge(score, g, tokens, regs, mapping, mg):
+    """The input score with generated notes put in the regions of the target tracks."""
+    from dataclasses import replace
+
+    from .representations import grid as gr
+
+    decoded = gr.decode(replace(g, tokens=tokens.astype(g.tokens.dtype)), chord_markers=False)
+    by_name = {t.name: t for t in decoded.tracks}
+    result = score.copy()
+    bt = mg.bar_ticks
+    for name in dict.fromkeys(r.track for r in regs):
+        spans = [(int(bt[r.first - 1]), int(bt[min(r.last, mg.n_bars)])) for r in regs
+                 if r.track == name]
+        idx = [i for i, m in enumerate(mapping) if m == name]
+        if idx:
+            dest = result.tracks[idx[0]]
+        else:
+            tm = g.track_map.tracks[g.track_map.names.index(name)]
+            dest = symusic.core.TrackTick(name.lower(), tm.program, tm.is_drum)
+            result.tracks.append(dest)
+            dest = result.tracks[-1]
+
+        def inside(t):
+            return any(a <= t < b for a, b in spans)
+
+        for i in idx:  # drop the old notes of the regions
+            tr = result.tracks[i]
+            keep = [n for n in tr.notes if not inside(n.time)]
+            if len(keep) != len(tr.notes):
+                tr.notes = symusic.core.NoteTickList(keep)
+        new = [n for n in by_name[name].notes if inside(n.time)] if name in by_name else []
+        if new:
+            merged = list(dest.notes) + new
+            merged.sort(key=lambda n: (n.time, n.pitch))
+            dest.notes = symusic.core.NoteTickList(merged)
+    return result
+
+
+def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.0,
+            time_signature: tuple[int, int] = (4, 4), ticks_per_quarter: int = 480,
+            model=None, steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
+            guidance: float = 1.0, seed: int = 0, device: str = "auto",
+            progress: bool = False) -> symusic.Score:
+    """A new piece from a chord progression alone (see :func:`parse_progression`), ``bars``
+    long (default: the progression's length; a shorter progression repeats), with ``tracks``
+    (default all of the model's). The result carries the chords as ``chord:`` markers."""
+    from .models.getdiff import ROLE_SOURCE, ROLE_TARGET
+    from .representations import grid as gr
+    from .representations.meter import MetricGrid
+
+    model = _model(model, device)
+    model_tracks = list(model.tracks)
+    prog = parse_progression(chords)
+    n_bars = int(bars or len(prog))
+    if n_bars < 1:
+        raise ValueError("bars must be >= 1")
+    num, den = map(int, time_signature)
+    score = symusic.Score(ticks_per_quarter)
+    score.tempos.append(symusic.Tempo(0, qpm=float(tempo)))
+    score.time_signatures.append(symusic.TimeSignature(0, num, den))
+    bar_len = ticks_per_quarter * 4 * num // den
+    vocab = gr._vocab(model.config["vocab"])
+    mg = MetricGrid.from_score(score, resolution=vocab.resolution, end=bar_len * n_bars)
+    mg = MetricGrid(mg.ticks_per_quarter, mg.resolution, mg.bar_ticks[:n_bars + 1],
+                    mg.steps_per_bar[:n_bars], mg.numerators[:n_bars], mg.denominators[:n_bars])
+    seq = parse_progression(chords, mg.bar_ticks, n_bars=n_bars)
+    g = gr.encode(score, vocab, grid=mg, chords=seq)
+    if tracks is None:
+        targets = model_tracks
+    else:
+        targets = [_target_track(t, score, [], model_tracks) for t in
+                   ([tracks] if isinstance(tracks, str) else tracks)]
+    k = model.n_tracks
+    tok = g.tokens.astype(np.int64)
+    role = np.zeros((k + 1, tok.shape[1]), dtype=np.int64)
+    role[k] = ROLE_SOURCE
+    for t in targets:
+        j = model_tracks.index(t)
+        tok[2 * j:2 * j + 2] = 0
+        role[j] = ROLE_TARGET
+    out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
+                         temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
+                         progress=progress)[0]
+    from dataclasses import replace
+
+    result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)))
+    for tr in result.tracks:
+        tr.name = tr.name.lower()
+    return result
