@@ -341,11 +341,6 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
     eval_loss = next((r["eval_loss"] for r in reversed(history) if "eval_loss" in r), None)
     running, n_running = 0.0, 0
 
-    def record(entry: dict) -> None:
-        history.append(entry)
-        if callback is not None:
-            callback(entry)
-
     try:
         while step < config.steps:
             lr = learning_rate(config, step)
@@ -373,13 +368,15 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
                 entry = entry or {"step": step, "lr": lr}
                 entry["eval_loss"] = eval_loss
             if entry is not None:
-                record(entry)
+                history.append(entry)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
                                  if k in ("loss", "eval_loss")})
             if ckpt is not None and (last or (config.checkpoint_every
                                               and step % config.checkpoint_every == 0)):
                 save_checkpoint(ckpt, model, optimizer, step=step, rng=rng, history=history,
                                 config=config)
+            if entry is not None and callback is not None:
+                callback(entry)  # after the checkpoint: a callback may stop the run here
     finally:
         bar.close()
         torch.set_num_threads(threads)

@@ -277,3 +277,24 @@ def test_cli_infill_and_compose(tmp_path, pop909_root):
                  "-o", str(out), "--quiet"]) == 0
     assert symbolic.load(out).tracks
     assert main(["infill", str(song), "--tracks", "drums", "-o", str(out), "--quiet"]) == 1
+
+
+def test_training_command_saves_resumes_and_stops_deterministically(tmp_path, pop909_root):
+    kw = dict(steps=100, batch=2, dim=32, depth=1, heads=2, embed_dim=16, window_bars=2,
+              eval_every=50, checkpoint_every=50, data_path=pop909_root, progress=False)
+    info = gd.train(tmp_path / "a", stop_at=50, **kw)
+    assert info["steps"] == 50 and info["planned_steps"] == 100
+    a = gd.GETDiff.from_pretrained(str(tmp_path / "a"))
+    # the same run, interrupted after its checkpoint at step 50 and resumed, ends identical
+    import json
+
+    state = json.loads((tmp_path / "a" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 50
+    info_full = gd.train(tmp_path / "a", **kw)  # resumes from a/checkpoint (step 50)
+    b = gd.train(tmp_path / "b", **kw)
+    wa = gd.GETDiff.from_pretrained(str(tmp_path / "a")).state_dict()
+    wb = gd.GETDiff.from_pretrained(str(tmp_path / "b")).state_dict()
+    assert info_full["steps"] == b["steps"] == 100
+    assert all(torch.equal(wa[n], wb[n]) for n in wa)
+    assert any(not torch.equal(a.state_dict()[n], wa[n]) for n in wa)
+    assert any("eval_loss" in h for h in b["history"])
