@@ -352,7 +352,25 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_render_parser(sub)
+    codec = sub.add_parser("codec", help="audio codecs: train the RAVE-style codec",
+                           add_help=False)
+    codec.add_argument("rest", nargs=argparse.REMAINDER)
+    codec.set_defaults(func=_cmd_codec)
     return p
+
+
+def _cmd_codec(args) -> int:
+    return _run_codec(args.rest)
+
+
+def _run_codec(rest) -> int:
+    """``symbolic codec ...``: its parser (and torch) load only when the command is used."""
+    from .audio.train_rave import add_codec_parser
+
+    p = argparse.ArgumentParser(prog="symbolic")
+    add_codec_parser(p.add_subparsers(dest="command", required=True))
+    sub_args = p.parse_args(["codec", *rest])
+    return sub_args.func(sub_args)
 
 
 def _version() -> str:
@@ -362,6 +380,13 @@ def _version() -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["codec"]:
+        try:
+            return _run_codec(argv[1:])
+        except SymbolicError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     args = build_parser().parse_args(argv)
     if getattr(args, "tune", None) is not None and str(args.tune).lstrip("-").isdigit():
         args.tune = int(args.tune)

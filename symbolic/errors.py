@@ -20,6 +20,8 @@ __all__ = [
     "ConversionError",
     "ChordLabelError",
     "EncodeError",
+    "TrackMappingError",
+    "AudioInputError",
 ]
 
 
@@ -80,3 +82,11 @@ class ChordLabelError(SymbolicError, ValueError):
 
 class EncodeError(SymbolicError, ValueError):
     """A representation cannot hold a score exactly and the caller asked for ``strict=True``."""
+
+
+class TrackMappingError(SymbolicError, ValueError):
+    """A requested track cannot be matched to any of a model's tracks."""
+
+
+class AudioInputError(SymbolicError, ValueError):
+    """A waveform or latents a codec cannot take: wrong rank, channels, rate, dtype or size."""

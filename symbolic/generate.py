@@ -46,14 +46,10 @@ import numpy as np
 import symusic
 import torch
 
-from .errors import SymbolicError
+from .errors import TrackMappingError
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
            "generate_grids", "Region"]
-
-
-class TrackMappingError(SymbolicError, ValueError):
-    """A requested track cannot be matched to any of the model's tracks."""
 
 
 #: Track-name aliases per model track (lower case), then programs, for the POP909 model.
