@@ -170,14 +170,15 @@ def note_stats(tokens, role, k, vocab, chord_pcs):
     return pitch, dur, tone[has]
 
 
-def generate(model, tokens, role, pos, steps, seed, batch=48, guidance=1.0):
+def generate(model, tokens, role, pos, steps, seed, batch=48, guidance=1.0,
+             order="confidence"):
     gen = torch.Generator().manual_seed(seed)
     out = []
     for a in range(0, len(tokens), batch):
         sl = slice(a, a + batch)
         out.append(gd.sample(model, torch.from_numpy(tokens[sl]), torch.from_numpy(role[sl]),
                              torch.from_numpy(pos[sl]), steps=steps, generator=gen,
-                             guidance=guidance).numpy())
+                             guidance=guidance, order=order).numpy())
     return np.concatenate(out)
 
 
@@ -188,6 +189,7 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=4, help="diffusion times per window (bound)")
     ap.add_argument("--steps", type=int, default=16, help="sampling steps (main table)")
     ap.add_argument("--steps-table", default="8,16,32,100")
+    ap.add_argument("--order", default="confidence", help="sampling order (main table)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -212,6 +214,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     head = (f"{'target':<8} {'system':<10} {'bound':>7} {'acc on':>7} {'acc dur':>7} "
             f"{'chord-tone':>10} {'OA pitch':>8} {'OA dur':>7}")
+    print(f"sampling order: {args.order}")
     print(head)
     print("-" * len(head))
     summary = {}
@@ -222,8 +225,8 @@ def main(argv=None) -> int:
         b_m = bound(model, tok_c, role_c, pos, args.draws, np.random.default_rng(args.seed))
         b_n = bound(model, tok_n, role_n, pos, args.draws, np.random.default_rng(args.seed))
         b_u = uni.nll(tok_c, j)
-        gen_m = generate(model, tok_c, role_c, pos, args.steps, args.seed)
-        gen_n = generate(model, tok_n, role_n, pos, args.steps, args.seed)
+        gen_m = generate(model, tok_c, role_c, pos, args.steps, args.seed, order=args.order)
+        gen_n = generate(model, tok_n, role_n, pos, args.steps, args.seed, order=args.order)
         gen_n[:, 2 * k:] = tok_c[:, 2 * k:]  # judge chord tones against the true chords
         gen_u = uni.sample(tok_c, role_c, j, rng)
         rows = [("model", b_m, gen_m), ("no chords", b_n, gen_n), ("unigram", b_u, gen_u)]
@@ -250,16 +253,18 @@ def main(argv=None) -> int:
     gt_p, gt_d, gt_tone = note_stats(tok_c, role_c, j, vocab, chord_pcs)
     print(f"\nquality versus steps ({model.tracks[j]} from the other tracks + chords; truth "
           f"chord-tone {gt_tone.mean():.3f}):")
-    print(f"{'steps':>6} {'chord-tone':>10} {'OA pitch':>8} {'OA dur':>7} {'notes/GT':>8} "
-          f"{'s/window':>9}")
-    for s in [int(x) for x in args.steps_table.split(",") if x]:
-        t0 = time.perf_counter()
-        gen = generate(model, tok_c, role_c, pos, s, args.seed)
-        dt = (time.perf_counter() - t0) / len(tok_c)
-        p, d, tone = note_stats(gen, role_c, j, vocab, chord_pcs)
-        print(f"{s:>6} {tone.mean():>10.3f} {overlapped_area(p, gt_p, method='hist'):>8.3f} "
-              f"{overlapped_area(d, gt_d, method='hist'):>7.3f} {len(p) / len(gt_p):>8.2f} "
-              f"{dt:>9.3f}")
+    print(f"{'order':<11} {'steps':>5} {'chord-tone':>10} {'OA pitch':>8} {'OA dur':>7} "
+          f"{'notes/GT':>8} {'s/window':>9}")
+    for order in ("confidence", "random"):
+        for s in [int(x) for x in args.steps_table.split(",") if x]:
+            t0 = time.perf_counter()
+            gen = generate(model, tok_c, role_c, pos, s, args.seed, order=order)
+            dt = (time.perf_counter() - t0) / len(tok_c)
+            p, d, tone = note_stats(gen, role_c, j, vocab, chord_pcs)
+            print(f"{order:<11} {s:>5} {tone.mean():>10.3f} "
+                  f"{overlapped_area(p, gt_p, method='hist'):>8.3f} "
+                  f"{overlapped_area(d, gt_d, method='hist'):>7.3f} {len(p) / len(gt_p):>8.2f} "
+                  f"{dt:>9.3f}")
 
     # generation time per 16 bars on this CPU (batch of one, as a composer runs it)
     from symbolic.generate import compose

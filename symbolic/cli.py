@@ -129,6 +129,8 @@ def _sampling_args(p) -> None:
     p.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free chord guidance weight (1: none)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--order", choices=("confidence", "random"), default="confidence",
+                   help="which drawn cells each step keeps (default confidence)")
     p.add_argument("--model", default=None, help="model folder (default: shipped weights)")
     p.add_argument("--device", default="auto")
     p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
@@ -157,7 +159,7 @@ def _cmd_infill(args) -> int:
                      chords=args.chords or "auto", model=args.model, steps=args.steps,
                      temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                      seed=args.seed, device=args.device, track_map=track_map or None,
-                     progress=not args.quiet)
+                     order=args.order, progress=not args.quiet)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if not (args.output or args.png or args.wav):
@@ -174,7 +176,8 @@ def _cmd_compose(args) -> int:
     out = compose(args.chords, bars=args.bars, tracks=tracks, tempo=args.tempo,
                   time_signature=(int(num), int(den or 4)), model=args.model, steps=args.steps,
                   temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
-                  seed=args.seed, device=args.device, progress=not args.quiet)
+                  seed=args.seed, device=args.device, order=args.order,
+                  progress=not args.quiet)
     if not (args.output or args.png or args.wav):
         args.output = "song.mid"
     _write_outputs(out, args)

@@ -198,7 +198,7 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    bar_firsts: list[np.ndarray], *, steps: int = 16, temperature: float = 1.0,
                    top_p: float = 0.95, guidance: float = 1.0, seed: int = 0,
                    hop: int | None = None, window_bars: int | None = None,
-                   progress: bool = False) -> list[np.ndarray]:
+                   order: str = "confidence", progress: bool = False) -> list[np.ndarray]:
     """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
 
     ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
@@ -248,7 +248,8 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
             bp[r, :c1 - c0] = pos[i][c0:c1]
         out = sample(model, torch.from_numpy(bt).to(dev), torch.from_numpy(br).to(dev),
                      torch.from_numpy(bp).to(dev), steps=steps, temperature=temperature,
-                     top_p=top_p, guidance=guidance, generator=gen, progress=bar).cpu().numpy()
+                     top_p=top_p, guidance=guidance, generator=gen, order=order,
+                     progress=bar).cpu().numpy()
         for r, i in enumerate(todo):
             c0, c1 = spans[i][j]
             toks[i][:, c0:c1] = out[r, :, :c1 - c0]
@@ -334,13 +335,16 @@ def _score_in(score):
 def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=None,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, seed: int = 0, device: str = "auto",
-           track_map: dict | None = None, bar_ticks=None, progress: bool = False):
+           track_map: dict | None = None, bar_ticks=None, order: str = "confidence",
+           progress: bool = False):
     """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
     ``score`` (a Score or anything :func:`symbolic.load` reads), keeping every other note.
 
     ``regions``: more (track, (first, last)) pairs or :class:`Region` s. ``steps``: sampling
     steps per window; ``temperature`` (0: greedy), ``top_p``, ``guidance`` (classifier-free
-    chord guidance weight) and ``seed`` shape the draw. Returns a new tick-time Score.
+    chord guidance weight), ``order`` (which drawn cells to keep at each step: 'confidence' or
+    'random', see :func:`symbolic.models.getdiff.sample`) and ``seed`` shape the draw.
+    Returns a new tick-time Score.
     """
     from .models.getdiff import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET
 
@@ -372,7 +376,8 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=
             role[j] = ROLE_SOURCE
         role[j, c0:c1] = ROLE_TARGET
     out = generate_grids(model, [tok], [role], [first], steps=steps, temperature=temperature,
-                         top_p=top_p, guidance=guidance, seed=seed, progress=progress)[0]
+                         top_p=top_p, guidance=guidance, seed=seed, order=order,
+                         progress=progress)[0]
     return _merge(score, g, out, regs, mapping, mg)
 
 
@@ -418,7 +423,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
             time_signature: tuple[int, int] = (4, 4), ticks_per_quarter: int = 480,
             model=None, steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
             guidance: float = 1.0, seed: int = 0, device: str = "auto",
-            progress: bool = False) -> symusic.Score:
+            order: str = "confidence", progress: bool = False) -> symusic.Score:
     """A new piece from a chord progression alone (see :func:`parse_progression`), ``bars``
     long (default: the progression's length; a shorter progression repeats), with ``tracks``
     (default all of the model's). The result carries the chords as ``chord:`` markers."""
@@ -458,7 +463,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
         role[j] = ROLE_TARGET
     out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
                          temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
-                         progress=progress)[0]
+                         order=order, progress=progress)[0]
     from dataclasses import replace
 
     result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)))

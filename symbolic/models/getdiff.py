@@ -49,7 +49,6 @@ the command that made them).
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -426,13 +425,39 @@ def _draw(logits: torch.Tensor, temperature: float, top_p: float, generator):
     return c, p.gather(-1, c[:, None])[:, 0]
 
 
+def _most_confident(mk, bi, ci, conf, note, keep_n):
+    """Which masked cells to commit: ``keep_n`` per piece, split between cells drawn as notes
+    and cells drawn silent (PAD) in proportion to the draws, the most confident of each group.
+
+    Plain confidence order commits the near-certain silent cells first, and a grid that is
+    mostly silent then stays silent: measured on held-out POP909 windows, it kept 1-4% of the
+    true number of notes; the split keeps the note density of the model's own draws."""
+    dev = mk.device
+    chosen = torch.zeros_like(mk)
+    n_note = torch.zeros(mk.shape[0], device=dev).index_add_(0, bi, note.float())
+    n_all = mk.sum(-1).float()
+    keep_note = torch.round(keep_n * n_note / n_all.clamp(min=1)).long()
+    for group, quota in ((note, keep_note), (~note, keep_n - keep_note)):
+        score = torch.full(mk.shape, -float("inf"), device=dev)
+        score[bi[group], ci[group]] = conf[group]
+        rank = score.argsort(-1, descending=True).argsort(-1)
+        chosen |= (rank < quota[:, None]) & (score > -float("inf"))
+    return chosen
+
+
 @torch.no_grad()
 def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: torch.Tensor, *,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, generator: torch.Generator | None = None,
-           progress=None) -> torch.Tensor:
+           order: str = "confidence", noise: float = 1.0, progress=None) -> torch.Tensor:
     """Fill every target cell (``role == 2`` in the track groups) of ``tokens`` (``[B, R, L]``)
     in ``steps`` steps; returns the completed tokens (sources untouched, bit for bit).
+
+    ``order``: which of the cells drawn at a step are kept. 'confidence' (default): per track,
+    the most probable draws, split between notes and silent cells in the proportion drawn (see
+    :func:`_most_confident`); 'random': a uniform subset (MDLM's ancestral sampler, exact for
+    the model); 'noisy': confidence plus fading Gumbel noise (MaskGIT), which, like plain
+    confidence, tends to silence sparse tracks.
 
     ``guidance``: classifier-free chord guidance weight (1: plain conditional model; > 1
     follows the chords more; only used when chord rows are given). ``temperature`` 0 is greedy.
@@ -483,10 +508,21 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
                 conf[stack] = conf[stack] * dconf
             # how many to keep per piece: the linear schedule's share, all at the last step
             keep_n = n_left if t_next <= 0 else torch.ceil(n_left * (1.0 - t_next / t)).long()
-            score = torch.full(mk.shape, -1.0, device=dev)
-            score[bi, ci] = conf
-            rank = score.argsort(-1, descending=True).argsort(-1)
-            chosen = mk & (rank < keep_n[:, None])
+            if order == "random":  # MDLM's ancestral order: a uniform subset
+                conf = torch.rand(conf.shape, generator=generator).to(dev)
+            elif order == "noisy":  # confidence plus Gumbel noise that fades (MaskGIT)
+                gum = -torch.log(-torch.log(torch.rand(conf.shape, generator=generator)
+                                            .clamp(1e-9, 1 - 1e-9))).to(dev)
+                conf = conf.clamp_min(1e-9).log() + noise * t * gum
+            elif order != "confidence":
+                raise ValueError(f"order must be confidence, noisy or random, got {order!r}")
+            if order == "confidence":
+                chosen = _most_confident(mk, bi, ci, conf, stack, keep_n)
+            else:
+                score = torch.full(mk.shape, -float("inf"), device=dev)
+                score[bi, ci] = conf
+                rank = score.argsort(-1, descending=True).argsort(-1)
+                chosen = mk & (rank < keep_n[:, None])
             sel = chosen[bi, ci]
             x[bi[sel], 2 * j, ci[sel]] = on[sel]
             x[bi[sel], 2 * j + 1, ci[sel]] = dur[sel]
