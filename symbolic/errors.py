@@ -22,6 +22,7 @@ __all__ = [
     "EncodeError",
     "TrackMappingError",
     "AudioInputError",
+    "SoundFontError",
 ]
 
 
@@ -90,3 +91,7 @@ class TrackMappingError(SymbolicError, ValueError):
 
 class AudioInputError(SymbolicError, ValueError):
     """A waveform or latents a codec cannot take: wrong rank, channels, rate, dtype or size."""
+
+
+class SoundFontError(SymbolicError, RuntimeError):
+    """A SoundFont engine failed on a score (bad SoundFont, fluidsynth error)."""

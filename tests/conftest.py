@@ -23,3 +23,33 @@ def pop909(pop909_root):
     from symbolic.data.pop909 import Pop909
 
     return Pop909(pop909_root)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small tensors run faster on one torch thread of a shared 2-core CPU than on two."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run_notebook(path, tmp_path, monkeypatch, *, timeout=300):
+    """Execute a committed (output-free) notebook in ``tmp_path`` with small settings
+    (``SYMBOLIC_NOTEBOOK_SMALL=1``); return (code-cell outputs, the text they printed)."""
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("SYMBOLIC_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    nb = nbformat.read(path, as_version=4)
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+        "commit the notebook without outputs"
+    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    return outputs, text

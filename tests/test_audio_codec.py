@@ -22,13 +22,9 @@ DISCRETE = {"encodec", "dac", "mimi", "wavtokenizer", "xcodec"}
 RATE = 16000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # tiny models run faster on one thread of a shared CPU than on two
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread):
+    pass
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,7 @@ def codecs():
 def bach():
     """Six seconds of a Bach chorale rendered by the torch synth: ``[1, 1, T]`` at 16 kHz."""
     import symbolic
-    from symbolic.audio.render import render
+    from symbolic.audio.rendering import render
 
     score = symbolic.load("corpus:bach/bwv66.6")
     return render([score], RATE, backend="synth", length=6 * RATE, device="cpu")

@@ -8,7 +8,7 @@ The shared path, one device, batched::
 - :mod:`~symbolic.audio.notes`: a flat batch of notes (file index, onset and duration in
   seconds, pitch, velocity, program, drum flag) made from any list of Scores: the one entry to
   the GPU.
-- :mod:`~symbolic.audio.render`: ``render(scores, sample_rate, backend='synth'|'soundfont')
+- :mod:`~symbolic.audio.rendering`: ``render(scores, sample_rate, backend='synth'|'soundfont')
   -> Tensor[B, C, T]``; :mod:`~symbolic.audio.synth` (torch wavetables, GPU when present) and
   :mod:`~symbolic.audio.soundfont` (local SoundFont, CPU reference).
 - :mod:`~symbolic.audio.dsp`: resampling (torch, no torchaudio) and WAV files.
@@ -25,7 +25,7 @@ import importlib
 
 _NAMES = {
     "NoteBatch": "notes", "notes_from_scores": "notes",
-    "render": "render", "BACKENDS": "render",
+    "render": "rendering", "BACKENDS": "rendering",
     "Synth": "synth", "render_synth": "synth",
     "render_soundfont": "soundfont", "find_soundfont": "soundfont",
     "resample": "dsp", "write_wav": "dsp", "read_wav": "dsp",

@@ -51,7 +51,7 @@ def render_for_codec(scores, codec: AudioCodec, *, backend: str = "synth",
     on ``device`` (``'auto'``: CUDA when present; None: the codec's device). ``seconds`` cuts
     or pads every piece to that length. ``render_kwargs`` go to the renderer."""
     from .dsp import resample
-    from .render import render
+    from .rendering import render
 
     dev = _device(codec, device)
     rate = int(render_rate or codec.sample_rate)

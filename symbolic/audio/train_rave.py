@@ -125,7 +125,7 @@ def render_pieces(scores, sample_rate: int, *, channels: int = 1, max_seconds: f
     trailing silence (below 1e-4) cut; pieces that render to silence are dropped."""
     from tqdm.auto import tqdm
 
-    from .render import render
+    from .rendering import render
 
     length = int(max_seconds * sample_rate) if max_seconds else None
     clips = []
