@@ -27,3 +27,5 @@ bench: install
 	$(PYTHON) benchmarks/representations.py --bach
 	$(PYTHON) benchmarks/tokenize_corpus.py
 	$(PYTHON) benchmarks/eval_harmony2vec.py
+	$(PYTHON) benchmarks/eval_getdiff.py
+	$(PYTHON) benchmarks/render.py --threads 1

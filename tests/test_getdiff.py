@@ -270,8 +270,13 @@ def test_cli_infill_and_compose(tmp_path, pop909_root):
 
     song = tmp_path / "song.mid"
     assert main(["compose", "--chords", "C | G | Am | F", "--bars", "8", "--steps", "2",
-                 "-o", str(song), "--png", str(tmp_path / "song.png"), "--quiet"]) == 0
+                 "-o", str(song), "--png", str(tmp_path / "song.png"), "--wav",
+                 str(tmp_path / "song.wav"), "--sample-rate", "8000", "--quiet"]) == 0
     assert song.read_bytes()[:4] == b"MThd" and (tmp_path / "song.png").stat().st_size > 1000
+    from symbolic.audio import read_wav
+
+    wav, sr = read_wav(tmp_path / "song.wav")
+    assert sr == 8000 and wav.shape[-1] > 8 * 2.4 * 8000 and float(wav.abs().max()) > 0.1
     out = tmp_path / "out.mid"
     assert main(["infill", str(song), "--tracks", "piano", "--bars", "3-4", "--steps", "2",
                  "-o", str(out), "--quiet"]) == 0

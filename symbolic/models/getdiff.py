@@ -91,14 +91,25 @@ class GETDiff(nn.Module, HubModel):
                  dim: int = 192, depth: int = 4, heads: int = 4, mlp_ratio: float = 4.0,
                  dropout: float = 0.1, window_bars: int = 8, resolution: int = 4):
         super().__init__()
-        if tracks is None or track_slices is None:
-            from ..representations.grid import GridVocab
+        from ..representations.grid import _vocab
 
-            v = GridVocab.load(vocab)
-            tracks = list(v.track_names)
-            track_slices = [list(v.track_slices[t]) for t in tracks]
-            vocab_size, duration_offset = len(v), v.duration_offset
-            n_durations, resolution = len(v.durations), v.resolution
+        v = _vocab(vocab)
+        own = dict(vocab_size=len(v), tracks=list(v.track_names),
+                   track_slices=[list(v.track_slices[t]) for t in v.track_names],
+                   duration_offset=v.duration_offset, n_durations=len(v.durations),
+                   resolution=v.resolution)
+        if tracks is None or track_slices is None:
+            tracks, track_slices = own["tracks"], own["track_slices"]
+            vocab_size, duration_offset = own["vocab_size"], own["duration_offset"]
+            n_durations, resolution = own["n_durations"], own["resolution"]
+        given = dict(vocab_size=vocab_size, tracks=list(tracks),
+                     track_slices=[list(map(int, x)) for x in track_slices],
+                     duration_offset=duration_offset, n_durations=n_durations,
+                     resolution=resolution)
+        if given != own:
+            bad = [k for k in own if own[k] != given[k]]
+            raise ValueError(f"the model's config does not match vocabulary {vocab!r} "
+                             f"({', '.join(bad)} differ): it was trained on another vocabulary")
         self.config = dict(vocab=vocab, vocab_size=vocab_size, tracks=list(tracks),
                            track_slices=[list(map(int, s)) for s in track_slices],
                            duration_offset=duration_offset, n_durations=n_durations,
@@ -598,7 +609,7 @@ def train(out, *, steps: int = 5000, batch: int = 16, lr: float = 1e-3, device: 
     except _Stop:  # the model in memory holds the weights of the step just logged
         history, step = seen, stopped[0]
     model.to("cpu").eval()
-    model.save_pretrained(out)
+    model.save_pretrained(out, config=model.config)  # vocab slices in full, checked on load
     info = {"steps": step, "planned_steps": steps, "batch": batch, "lr": lr, "seed": seed,
             "window_bars": window_bars, "width": width, "parameters": model.n_parameters(),
             "minutes": round((time.time() - started) / 60, 1), "device": str(device),
