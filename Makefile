@@ -29,3 +29,4 @@ bench: install
 	$(PYTHON) benchmarks/eval_harmony2vec.py
 	$(PYTHON) benchmarks/eval_getdiff.py
 	$(PYTHON) benchmarks/render.py --threads 1
+	$(PYTHON) benchmarks/codec_quality.py
