@@ -403,20 +403,31 @@ def _merge(score, g, tokens, regs, mapping, mg):
             result.tracks.append(dest)
             dest = result.tracks[-1]
 
-        def inside(t):
-            return any(a <= t < b for a, b in spans)
+        def inside(t: np.ndarray) -> np.ndarray:
+            return np.any([(t >= a) & (t < b) for a, b in spans], axis=0)
 
-        for i in idx:  # drop the old notes of the regions
+        def pick(notes, keep: np.ndarray) -> dict:
+            arr = notes.numpy()
+            return {k: v[keep(arr["time"])] for k, v in arr.items()}
+
+        for i in idx:  # drop the old notes of the regions (the others stay, value for value)
             tr = result.tracks[i]
-            keep = [n for n in tr.notes if not inside(n.time)]
-            if len(keep) != len(tr.notes):
-                tr.notes = symusic.core.NoteTickList(keep)
-        new = [n for n in by_name[name].notes if inside(n.time)] if name in by_name else []
-        if new:
-            merged = list(dest.notes) + new
-            merged.sort(key=lambda n: (n.time, n.pitch))
-            dest.notes = symusic.core.NoteTickList(merged)
+            if len(tr.notes) and inside(tr.notes.numpy()["time"]).any():
+                kept = pick(tr.notes, lambda t: ~inside(t))
+                tr.notes = _NoteList.from_numpy(kept["time"], kept["duration"], kept["pitch"],
+                                                kept["velocity"])
+        if name in by_name and len(by_name[name].notes):
+            new = pick(by_name[name].notes, inside)
+            if len(new["time"]):
+                old = dest.notes.numpy() if len(dest.notes) else {k: v[:0] for k, v in new.items()}
+                cat = {k: np.concatenate([old[k], new[k].astype(old[k].dtype)]) for k in new}
+                order = np.lexsort((cat["pitch"], cat["time"]))
+                dest.notes = _NoteList.from_numpy(*(cat[k][order] for k in
+                                                    ("time", "duration", "pitch", "velocity")))
     return result
+
+
+_NoteList = symusic.core.NoteTickList
 
 
 def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.0,
