@@ -305,19 +305,16 @@ def _prepare(score, model, mapping, chords, bar_ticks):
             t.name = m
             view.tracks.append(t)
     mg = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
-    if isinstance(chords, ChordSequence) or chords is None or chords in (
-            "auto", "markers", "bar", "beat", "recognize"):
-        ch = chords
-        if chords == "auto":
-            has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
-            ch = "markers" if has_markers else "beat"
-            if not has_markers and not len(view.tracks):
-                ch = None
-            if ch == "beat":  # recognized from every input note, mapped or not
-                from .harmony import recognize_chords
+    if isinstance(chords, str) and chords == "auto":
+        has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
+        chords = "markers" if has_markers else "beat"
+    if isinstance(chords, str) and chords in ("bar", "beat", "recognize"):
+        from .harmony import recognize_chords  # from every input note, mapped or not
 
-                ch = recognize_chords(score, segment="beat", downbeats=mg.bar_ticks[:-1],
-                                      vocabulary="getmusic")
+        ch = recognize_chords(score, segment="bar" if chords == "bar" else "beat",
+                              downbeats=mg.bar_ticks[:-1], vocabulary="getmusic")
+    elif chords is None or chords == "markers" or isinstance(chords, ChordSequence):
+        ch = chords
     else:
         ch = parse_progression(chords, mg.bar_ticks)
     g = gr.encode(view, vocab, grid=mg, chords=ch)
@@ -326,10 +323,9 @@ def _prepare(score, model, mapping, chords, bar_ticks):
 
 def _score_in(score):
     from .io import load
+    from .representations.grid import _tick
 
-    if not isinstance(score, symusic.Score):
-        score = load(score)
-    return score.to("tick") if score.ticks_per_quarter and str(score.ttype) != "Tick" else score
+    return _tick(score if isinstance(score, symusic.Score) else load(score))
 
 
 def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=None,
