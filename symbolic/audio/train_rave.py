@@ -193,6 +193,18 @@ def train_stage1(model: RaveCodec, make_batch: Callable, *, config: TrainConfig,
                checkpoint_dir=checkpoint_dir, resume=resume, callback=callback)
 
 
+def stage1_smoke(wav: torch.Tensor, *, steps: int = 40, seed: int = 0) -> TrainResult:
+    """A small codec's stage 1 on one waveform (``[C, T]``): 4 crops of 64 frames, constant lr
+    3e-3, loss logged every 5 steps. The loss-falls check of the tests and of
+    ``benchmarks/codec_quality.py``."""
+    torch.manual_seed(seed)
+    model = RaveCodec.small()
+    crops = Crops([wav], 64 * model.hop_length, 4)
+    return train_stage1(model, crops, kl_beta=0.01, config=TrainConfig(
+        steps=steps, lr=3e-3, schedule="constant", log_every=5, progress=False, device="cpu",
+        seed=seed))
+
+
 # ------------------------------------------------------------------------------ stage 2
 
 def adversarial_step(model: RaveCodec, disc: Discriminator, opt_g, opt_d, wav: torch.Tensor,
