@@ -18,9 +18,9 @@ MINOR_SHARPS = ["Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#",
 def _instrument(track) -> str:
     if track.is_drum:
         return "Drums"
-    import pretty_midi
+    from .convert import import_pretty_midi
 
-    return pretty_midi.program_to_instrument_name(int(track.program))
+    return import_pretty_midi().program_to_instrument_name(int(track.program))
 
 
 def _declared_key(ks) -> str:

@@ -49,8 +49,10 @@ music21 (:func:`to_music21` / :func:`from_music21`)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
@@ -85,6 +87,19 @@ _KEY_NUMBER_TO_SHARPS = np.array(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def import_pretty_midi():
+    """``pretty_midi``, imported with anything it prints sent to stderr.
+
+    pretty_midi imports pyfluidsynth when installed, and pyfluidsynth prints where it found
+    libfluidsynth whenever the ``CI`` environment variable is set; on stdout that would corrupt
+    the CLI's JSON output.
+    """
+    if "pretty_midi" not in sys.modules:
+        with contextlib.redirect_stdout(sys.stderr):
+            import pretty_midi  # noqa: F401
+    return sys.modules["pretty_midi"]
 
 
 def _require_tick_score(score, what: str) -> symusic.Score:
@@ -185,8 +200,7 @@ def to_pretty_midi(score: symusic.Score):
     the track has no CC64 control of its own (symusic derives pedals from CC64). Lyrics of
     all tracks go to ``PrettyMIDI.lyrics``, markers to ``PrettyMIDI.text_events``.
     """
-    import pretty_midi
-
+    pretty_midi = import_pretty_midi()
     score = _require_tick_score(score, "to_pretty_midi")
     tpq = score.ticks_per_quarter
     pm = pretty_midi.PrettyMIDI(resolution=tpq)
@@ -268,8 +282,7 @@ def from_pretty_midi(pm, *, ticks_per_quarter: int | None = None) -> symusic.Sco
     added if there is none); ``text_events`` become markers; key numbers become sharps as
     pretty_midi's writer spells them (-5..+6).
     """
-    import pretty_midi
-
+    pretty_midi = import_pretty_midi()
     if not isinstance(pm, pretty_midi.PrettyMIDI):
         raise ConversionError(
             f"from_pretty_midi expects a pretty_midi.PrettyMIDI, got {type(pm).__name__}")
