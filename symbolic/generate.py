@@ -383,7 +383,8 @@ def _merge(score, g, tokens, regs, mapping, mg):
 
     from .representations import grid as gr
 
-    decoded = gr.decode(replace(g, tokens=tokens.astype(g.tokens.dtype)), chord_markers=False)
+    decoded = gr.decode(replace(g, tokens=tokens.astype(g.tokens.dtype)), chord_markers=False,
+                        overlaps="trim")
     by_name = {t.name: t for t in decoded.tracks}
     result = score.copy()
     bt = mg.bar_ticks
@@ -417,6 +418,12 @@ def _merge(score, g, tokens, regs, mapping, mg):
             if len(new["time"]):
                 old = dest.notes.numpy() if len(dest.notes) else {k: v[:0] for k, v in new.items()}
                 cat = {k: np.concatenate([old[k], new[k].astype(old[k].dtype)]) for k in new}
+                # New notes give way to the kept ones of their pitch (a MIDI file holds no
+                # overlapping notes of one pitch); the kept ones stay value for value.
+                fresh = np.arange(len(cat["time"])) >= len(old["time"])
+                dur, ok = gr.trim_overlaps(cat["time"], cat["duration"], cat["pitch"], fresh)
+                cat = {k: v[ok] for k, v in cat.items()}
+                cat["duration"] = dur[ok].astype(old["duration"].dtype)
                 order = np.lexsort((cat["pitch"], cat["time"]))
                 dest.notes = _NoteList.from_numpy(*(cat[k][order] for k in
                                                     ("time", "duration", "pitch", "velocity")))
@@ -473,7 +480,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
                          order=order, progress=progress)[0]
     from dataclasses import replace
 
-    result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)))
+    result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)), overlaps="trim")
     for tr in result.tracks:
         tr.name = tr.name.lower()
     return result

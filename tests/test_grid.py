@@ -516,6 +516,36 @@ def test_real_files_round_trip_exactly(pop909, pop909_vocab, getmusic_vocab, see
                 # pitch in a track, which decode writes when a long cell meets a new onset.
                 again = symusic.Score.from_midi(bytes(out.dumps_midi()))
                 assert encode(again, vocab, grid=g.meta.grid, velocity=velocity) == g
+            # overlaps='trim' writes what a MIDI file holds: every note survives the bytes.
+            trimmed = decode(g, overlaps="trim")
+            again = symusic.Score.from_midi(bytes(trimmed.dumps_midi()))
+            for a, b in zip(trimmed.tracks, again.tracks):
+                assert _note_set(a) == _note_set(b)
+            assert trimmed.note_num() <= out.note_num()
+
+
+def _note_set(track):
+    arr = track.notes.numpy()
+    return sorted(zip(*(arr[k].tolist() for k in ("time", "duration", "pitch", "velocity"))))
+
+
+def test_trim_overlaps_keeps_fixed_notes_exact():
+    #           0   1   2   3   4   5
+    time = np.array([0, 10, 10, 20, 0, 40])
+    dur = np.array([30, 5, 8, 5, 4, 10])
+    pitch = np.array([60, 60, 60, 60, 62, 60])
+    d, keep = G.trim_overlaps(time, dur, pitch)
+    # note 0 ends where note 2 (the longer of the two at tick 10) starts
+    assert keep.tolist() == [True, False, True, True, True, True]
+    assert d.tolist() == [10, 5, 8, 5, 4, 10]
+    d, keep = G.trim_overlaps(time, dur, pitch, mutable=np.array([0, 1, 1, 1, 1, 1], bool))
+    # fixed note 0 sounds until 30: the new notes starting under it go, note 5 stays
+    assert keep.tolist() == [True, False, False, False, True, True]
+    assert d.tolist() == dur.tolist()
+    d, keep = G.trim_overlaps(time, dur, pitch, mutable=np.array([1, 1, 0, 1, 1, 1], bool))
+    assert keep.tolist() == [True, False, True, True, True, True] and d[0] == 10
+    with pytest.raises(ValueError, match="overlaps"):
+        decode(encode(symusic.Score.from_midi(seed_midi(0)), "getmusic"), overlaps="cut")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ __all__ = [
     "GridWindow",
     "encode",
     "decode",
+    "trim_overlaps",
     "windows",
     "stitch",
     "chords_from_labels",
@@ -1095,8 +1096,47 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
 # Decoding
 # =============================================================================================
 
+def trim_overlaps(time: np.ndarray, duration: np.ndarray, pitch: np.ndarray,
+                  mutable: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Make one track's same-pitch notes stop overlapping, as a MIDI file needs.
+
+    Only notes where ``mutable`` is true (default: all) change, so given notes stay exact:
+    a mutable note starting while a fixed note of its pitch sounds, or at the same tick as
+    another note of its pitch (the fixed one, else the longest, stays), is dropped; a mutable
+    note still sounding when the next note of its pitch starts ends at that onset. Returns
+    ``(duration, keep)``: the new durations and a mask of the notes to keep.
+    """
+    time = np.asarray(time, dtype=np.int64)
+    duration = np.asarray(duration, dtype=np.int64).copy()
+    pitch = np.asarray(pitch, dtype=np.int64)
+    n = len(time)
+    mutable = np.ones(n, dtype=bool) if mutable is None else np.asarray(mutable, dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    if n < 2:
+        return duration, keep
+    # By pitch, onset, fixed after mutable, then duration: a same-onset group ends in the
+    # note that stays.
+    order = np.lexsort((duration, ~mutable, time, pitch))
+    p, t, m = pitch[order], time[order], mutable[order]
+    same = (p[1:] == p[:-1]) & (t[1:] == t[:-1])
+    # The latest end of a fixed note before each note, within its pitch (cumulative maximum
+    # with the pitch as the leading digit).
+    big = int(time.max() + duration.max()) + 1
+    fixed_end = np.where(m, 0, t + duration[order]) + p * big
+    before = np.concatenate([[-1], np.maximum.accumulate(fixed_end)[:-1]]) - p * big
+    drop = m & (np.concatenate([same, [False]]) | (before > t))
+    keep[order[drop]] = False
+    idx = order[~drop]
+    p, t = pitch[idx], time[idx]
+    follows = p[1:] == p[:-1]
+    i, nxt = idx[:-1][follows], t[1:][follows]
+    cut = mutable[i] & (time[i] + duration[i] > nxt)
+    duration[i[cut]] = nxt[cut] - time[i[cut]]
+    return duration, keep
+
+
 def decode(grid: Grid, *, default_velocity: int = DEFAULT_VELOCITY,
-           chord_markers: bool = True) -> symusic.Score:
+           chord_markers: bool = True, overlaps: str = "keep") -> symusic.Score:
     """The score a grid stands for.
 
     Every onset cell holding a stack of its track's slice becomes that stack's notes, starting
@@ -1107,13 +1147,18 @@ def decode(grid: Grid, *, default_velocity: int = DEFAULT_VELOCITY,
     ``chord:<Harte label>`` marker per chord change (``chord:N`` for no chord), which
     ``encode(..., chords='auto')`` reads back.
 
-    Same-pitch notes of one track may overlap (a long cell, then a new onset of that pitch):
-    a MIDI file cannot hold that, so saving the result as MIDI can shorten such notes.
+    Same-pitch notes of one track may overlap (a long cell, then a new onset of that pitch).
+    With ``overlaps='keep'`` (default) they stay, so decoding then encoding gives the grid back;
+    a MIDI file cannot hold them, so saving such a score as MIDI can shorten or lose notes.
+    ``overlaps='trim'`` ends each such note at the next onset of its pitch
+    (:func:`trim_overlaps`), which a MIDI file keeps as written; generation uses it.
 
     Lenient on model output: an onset cell holding anything but a stack of its own track (PAD,
     EMPTY, MASK, another slice) is silent; a stack whose duration cell is not a duration class
     lasts the smallest nonzero class; a missing velocity bin gives ``default_velocity``.
     """
+    if overlaps not in ("keep", "trim"):
+        raise ValueError(f"overlaps must be 'keep' or 'trim', got {overlaps!r}")
     vocab, tm, tok = grid.vocab, grid.track_map, np.asarray(grid.tokens)
     mgrid = grid.meta.grid
     if tok.shape[1] > mgrid.n_steps:
@@ -1152,7 +1197,11 @@ def decode(grid: Grid, *, default_velocity: int = DEFAULT_VELOCITY,
             continue
         track = _TrackTick(t.name, t.program, t.is_drum)
         a, b = bounds[k], bounds[k + 1]
-        if b > a:
+        if b > a and overlaps == "trim":
+            d, ok = trim_overlaps(onset32[a:b], dur32[a:b], pitch8[a:b])
+            track.notes = _NoteList.from_numpy(onset32[a:b][ok], d[ok].astype(np.int32),
+                                               pitch8[a:b][ok], vel[a:b][ok])
+        elif b > a:
             track.notes = _NoteList.from_numpy(onset32[a:b], dur32[a:b], pitch8[a:b], vel[a:b])
         score.tracks.append(track)
     if tm.chord and chord_markers:
