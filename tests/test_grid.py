@@ -472,7 +472,7 @@ def test_property_getmusic_grids_round_trip(data, getmusic_vocab):
 @settings(max_examples=40, deadline=None)
 @given(mg=metric_grids())
 def test_step_ticks_agree_with_the_metric_grid(mg):
-    assert G._step_ticks(mg).tolist() == mg.step_ticks().tolist()
+    assert mg.step_ticks().tolist() == mg.steps_to_ticks(np.arange(mg.n_steps + 1)).tolist()
 
 
 def test_invalid_grids_are_refused_by_validate(pop909_vocab):
@@ -588,7 +588,7 @@ def test_windows_errors_and_edits(small_vocab, seed_scores):
 @given(mg=metric_grids(), ticks=st.lists(st.integers(0, 40_000), min_size=1, max_size=50))
 def test_positions_agree_with_the_metric_grid(mg, ticks):
     t = np.array(ticks, dtype=np.int64)
-    assert G._positions(mg, t).tolist() == mg.ticks_to_steps(t, how="exact").tolist()
+    assert mg.positions(t).tolist() == mg.ticks_to_steps(t, how="exact").tolist()
     end = t + np.array(ticks[::-1], dtype=np.int64) // 3
-    pos, end_pos = G._positions(mg, t, end)
+    pos, end_pos = mg.positions(t, end)
     assert end_pos.tolist() == mg.ticks_to_steps(end, how="exact").tolist()

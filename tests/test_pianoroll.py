@@ -210,13 +210,14 @@ def test_property_encode_is_stable_on_any_score(notes):
 @given(st.lists(st.integers(1, 3000), min_size=1, max_size=12), st.sampled_from([1, 2, 4, 3]),
        st.lists(st.integers(0, 40000), max_size=60))
 def test_property_fast_step_arithmetic_equals_the_grid(bar_lengths, resolution, ticks):
-    """encode's own tick/step conversions agree with MetricGrid's (off exact half-step ties)."""
+    """MetricGrid's fast paths (step_ticks, nearest_steps) agree with its float formulas (off
+    exact half-step ties)."""
     score = symusic.Score(480)
     bars = np.concatenate([[0], np.cumsum(bar_lengths)])
     for grid in (MetricGrid.from_score(score, resolution=resolution, bar_ticks=bars),
                  MetricGrid.from_score(score, resolution=resolution, end=int(bars[-1]))):
-        step_ticks, steps = pr._round_to_steps(grid, np.array(ticks, np.int64))
-        assert np.array_equal(step_ticks, grid.step_ticks())
+        steps = grid.nearest_steps(np.array(ticks, np.int64))
+        assert np.array_equal(grid.step_ticks(), grid.steps_to_ticks(np.arange(grid.n_steps + 1)))
         exact = grid.ticks_to_steps(ticks, how="exact")
         want = np.minimum(grid.ticks_to_steps(ticks), grid.n_steps)
         tie = np.isclose(exact % 1, 0.5)
@@ -232,11 +233,11 @@ def test_fast_step_arithmetic_on_real_grids(pop909):
         grids += [MetricGrid.from_score(song.score, bar_ticks=song.bar_ticks()),
                   MetricGrid.from_score(song.score)]
     grids += [MetricGrid.from_score(score) for _, score in bach_chorales(limit=2)]
-    assert any(pr._uniform_step(g) for g in grids) and not all(pr._uniform_step(g) for g in grids)
+    assert any(g.uniform_step() for g in grids) and not all(g.uniform_step() for g in grids)
     for grid in grids:
         ticks = np.arange(0, int(grid.bar_ticks[-1]) + 1, 7)
-        step_ticks, steps = pr._round_to_steps(grid, ticks)
-        assert np.array_equal(step_ticks, grid.step_ticks())
+        steps = grid.nearest_steps(ticks)
+        assert np.array_equal(grid.step_ticks(), grid.steps_to_ticks(np.arange(grid.n_steps + 1)))
         assert np.array_equal(steps, grid.ticks_to_steps(ticks))
 
 

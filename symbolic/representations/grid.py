@@ -764,37 +764,6 @@ def _tick(score: symusic.Score) -> symusic.Score:
     return score if str(score.ttype).endswith("Tick") else score.to("tick")
 
 
-def _step_ticks(mg: MetricGrid) -> np.ndarray:
-    """``mg.step_ticks()`` (tick of every step, plus the end), bit for bit, without a search."""
-    spb, first = mg.steps_per_bar, mg.bar_first_step
-    bar = np.repeat(np.arange(mg.n_bars), spb)
-    length = np.diff(mg.bar_ticks).astype(np.float64)
-    ticks = mg.bar_ticks[bar] + (np.arange(mg.n_steps) - first[bar]) / spb[bar] * length[bar]
-    return np.append(np.rint(ticks).astype(np.int64), mg.bar_ticks[-1])
-
-
-def _positions(mg: MetricGrid, start: np.ndarray, end: np.ndarray | None = None):
-    """``mg.ticks_to_steps(t, how='exact')`` of int64 ``start`` (and ``end``) ticks, bit for bit.
-
-    Faster than two calls: an end inside its note's onset bar needs no second bar search.
-    """
-    bt, first, spb = mg.bar_ticks, mg.bar_first_step, mg.steps_per_bar
-    length = (bt[1:] - bt[:-1]).astype(np.float64)
-    bar = np.searchsorted(bt, start, side="right") - 1
-    np.minimum(bar, mg.n_bars - 1, out=bar)
-    np.maximum(bar, 0, out=bar)
-    pos = first[bar] + (start - bt[bar]) / length[bar] * spb[bar]
-    if end is None:
-        return pos
-    out = end >= bt[bar + 1]
-    out |= end < bt[bar]
-    if out.any():
-        bar = bar.copy()
-        far = np.searchsorted(bt, end[out], side="right") - 1
-        bar[out] = np.clip(far, 0, mg.n_bars - 1)
-    return pos, first[bar] + (end - bt[bar]) / length[bar] * spb[bar]
-
-
 def _ticks_at(mg: MetricGrid, step_ticks: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Tick of integer steps >= 0; steps past the grid's end extrapolate its last bar."""
     n = len(step_ticks)
@@ -830,7 +799,7 @@ def _cells(score: symusic.Score, grid: MetricGrid, track_map: TrackMap) -> _Cell
     time, gt, pitch = notes["time"], notes["gtrack"], notes["pitch"]
     n_steps = grid.n_steps
     # Exact step positions of onsets and ends; 'round' in MetricGrid is floor(exact + 0.5).
-    pos, end_pos = _positions(grid, time, time + np.maximum(notes["duration"], 0))
+    pos, end_pos = grid.positions(time, time + np.maximum(notes["duration"], 0))
     col = np.floor(pos + 0.5).astype(np.int64)
     np.minimum(col, n_steps - 1, out=col)
     np.maximum(col, 0, out=col)
@@ -1034,7 +1003,7 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     tokens[2 * lt + 1, lc] = vocab.duration_offset + cell_cls[live]
     if velocity:
         tokens[tm.velocity_row(0) + lt, lc] = vocab.velocity_offset + cell_vel[live]
-    step_ticks = _step_ticks(grid)
+    step_ticks = grid.step_ticks()
     if tm.chord:
         seq = _resolve_chords(chords, score, grid)
         if seq is not None:
@@ -1163,7 +1132,7 @@ def decode(grid: Grid, *, default_velocity: int = DEFAULT_VELOCITY,
     mgrid = grid.meta.grid
     if tok.shape[1] > mgrid.n_steps:
         raise ValueError(f"grid has {tok.shape[1]} columns, its metric grid {mgrid.n_steps}")
-    step_ticks = _step_ticks(mgrid)
+    step_ticks = mgrid.step_ticks()
     score = grid.meta.empty_score()
     n_tracks = len(tm.tracks)
     # All tracks at once: (track, column) of every onset cell holding a stack of its own track.

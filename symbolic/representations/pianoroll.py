@@ -166,48 +166,6 @@ def _note_table(score: symusic.Score, mode: str, drums: bool):
     return (chan, column("pitch"), onset, end, column("velocity")), tracks, skipped
 
 
-def _uniform_step(grid: MetricGrid) -> int | None:
-    """The step length in ticks when every step of the grid is that many whole ticks from 0."""
-    lengths = np.diff(grid.bar_ticks)
-    step = int(lengths[0] // grid.steps_per_bar[0])
-    if step > 0 and grid.bar_ticks[0] == 0 and np.array_equal(lengths, grid.steps_per_bar * step):
-        return step
-    return None
-
-
-def _step_ticks(grid: MetricGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Tick of every step start plus the end (equal to ``grid.step_ticks()``), and the float
-    tick of every half step (``k + 0.5``): a tick rounds to step ``k`` when ``k`` half steps lie
-    at or before it (equal to ``grid.ticks_to_steps(t, how='round')`` inside the grid)."""
-    bars = grid.bar_ticks
-    length = np.diff(bars).astype(np.float64)
-    per_bar = grid.steps_per_bar
-    bar = np.repeat(np.arange(grid.n_bars), per_bar)
-    k = np.arange(len(bar), dtype=np.float64) - grid.bar_first_step[bar]
-    ticks = np.rint(bars[bar] + k / per_bar[bar] * length[bar]).astype(np.int64)
-    half = bars[bar] + (k + 0.5) / per_bar[bar] * length[bar]
-    return np.append(ticks, bars[-1]), half
-
-
-def _step_starts(grid: MetricGrid) -> np.ndarray:
-    """``grid.step_ticks()``, by integer arithmetic when the steps are uniform."""
-    step = _uniform_step(grid)
-    if step is None:
-        return _step_ticks(grid)[0]
-    return np.arange(grid.n_steps + 1, dtype=np.int64) * step
-
-
-def _round_to_steps(grid: MetricGrid, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(step ticks, nearest step of each tick capped at ``n_steps``), both int64; the steps equal
-    ``grid.ticks_to_steps(ticks)`` inside the grid. Integer arithmetic when steps are uniform."""
-    step = _uniform_step(grid)
-    if step is not None:
-        return (np.arange(grid.n_steps + 1, dtype=np.int64) * step,
-                np.minimum((ticks + step // 2) // step, grid.n_steps))
-    step_ticks, half = _step_ticks(grid)
-    return step_ticks, np.searchsorted(half, ticks, side="right")
-
-
 def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
            grid: MetricGrid | None = None, resolution: int = STEPS_PER_QUARTER,
            drums: bool = False, strict: bool = False) -> PianoRoll:
@@ -233,7 +191,7 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
     n_rows = PITCHES * (len(tracks) if mode == "tracks" else 1)
     # Steps: onset and end rounded to the nearest step; at least one step long. (Whole-array
     # masks for rare cases are built only when a cheap min/max says they occur.)
-    step_ticks, both = _round_to_steps(grid, np.concatenate([onset, end]))
+    step_ticks, both = grid.step_ticks(), grid.nearest_steps(np.concatenate([onset, end]))
     s, e_round = np.minimum(both[:n], width - 1), both[n:]
     grid_end = int(grid.bar_ticks[-1])
     outside = past_end = low_vel = None
@@ -400,7 +358,7 @@ def decode(roll, *, meta: ScoreMeta | None = None, tracks=None, red_min: int = 1
     end_col = ends - row * line
     track = row // PITCHES
     pitch = PITCHES - 1 - row % PITCHES
-    step_ticks = _step_starts(meta.grid)
+    step_ticks = meta.grid.step_ticks()
     onset_tick, end_tick = step_ticks[col], step_ticks[end_col]
 
     score = meta.empty_score()
