@@ -17,7 +17,7 @@ waveform.
 
 **As a codec** (:class:`~symbolic.audio.codec.AudioCodec`): ``encode`` returns the posterior
 means ``[B, latent_dim, F]`` (deterministic); ``decode`` runs the decoder, whose noise branch
-draws from torch's global generator (seed it for repeatable output).
+draws from torch's global generator, or from its own with ``decode(latents, seed=...)``.
 
 **Losses** (pure functions): :func:`spectral_loss` (several STFT sizes, spectral convergence of
 the linear magnitude plus L1 of the log magnitude), :func:`kl_divergence`, and for stage 2
@@ -128,7 +128,7 @@ class _NoiseBranch(nn.Module):
         self.net = nn.Sequential(*layers)
         self.bands, self.filters, self.hop = bands, filters, math.prod(ratios)
 
-    def forward(self, h):
+    def forward(self, h, generator: torch.Generator | None = None):
         x = self.net(h)
         b, _, frames = x.shape
         # start quiet: sigmoid(-5) ~ 0.007
@@ -137,7 +137,8 @@ class _NoiseBranch(nn.Module):
                                     else torch.complex128))
         n = ir.shape[-1]
         ir = torch.roll(ir, n // 2, -1) * torch.hann_window(n, device=ir.device, dtype=ir.dtype)
-        noise = torch.rand(b, self.bands, frames, self.hop, device=h.device, dtype=h.dtype)
+        noise = torch.rand(b, self.bands, frames, self.hop, device=h.device, dtype=h.dtype,
+                           generator=generator)
         size = self.hop + n - 1
         out = torch.fft.irfft(torch.fft.rfft(noise * 2 - 1, size) * torch.fft.rfft(ir, size),
                               size)[..., :self.hop]
@@ -161,11 +162,11 @@ class _Decoder(nn.Module):
         self.noise = (_NoiseBranch(widths[0], bands, noise_ratios, noise_filters)
                       if noise_ratios is not None else None)
 
-    def forward(self, z):
+    def forward(self, z, generator: torch.Generator | None = None):
         h = self.net(z)
         bands = self.waveform(h) * torch.sigmoid(self.amplitude(h))
         if self.noise is not None:
-            bands = bands + self.noise(h)
+            bands = bands + self.noise(h, generator)
         return bands
 
 
@@ -187,6 +188,8 @@ class RaveCodec(AudioCodec, HubModel, library_name="symbolic",
     """
 
     name = "rave"
+
+    _generator: torch.Generator | None = None   # set by decode(seed=...) for one call
 
     def __init__(self, sample_rate: int = 22050, channels: int = 1, n_bands: int = 16,
                  latent_dim: int = 128, capacity: int = 32,
@@ -269,7 +272,17 @@ class RaveCodec(AudioCodec, HubModel, library_name="symbolic",
         return mean, {}
 
     def _decode(self, z, extra):
-        return self.synthesize(z)
+        return self.synthesize(z, self._generator)
+
+    def decode(self, latents, *, seed: int | None = None) -> torch.Tensor:
+        """:class:`~symbolic.audio.codec.Latents` -> waveform, as every codec; ``seed`` makes
+        the noise branch's draws repeatable (None: torch's global generator)."""
+        self._generator = (None if seed is None else
+                           torch.Generator(device=self.device).manual_seed(int(seed)))
+        try:
+            return super().decode(latents)
+        finally:
+            self._generator = None
 
     # -- the model
     def posterior(self, wav: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -279,9 +292,11 @@ class RaveCodec(AudioCodec, HubModel, library_name="symbolic",
         mean, scale = stats.chunk(2, dim=1)
         return mean, F.softplus(scale) + 1e-4
 
-    def synthesize(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``[B, latent_dim, F]`` -> waveform ``[B, C, F * hop_length]``."""
-        return self.pqmf.synthesis(self.decoder(z))
+    def synthesize(self, z: torch.Tensor, generator: torch.Generator | None = None
+                   ) -> torch.Tensor:
+        """Latents ``[B, latent_dim, F]`` -> waveform ``[B, C, F * hop_length]``; the noise
+        branch draws from ``generator`` (None: torch's global generator)."""
+        return self.pqmf.synthesis(self.decoder(z, generator))
 
     def representation_loss(self, wav: torch.Tensor, beta: float = 0.0,
                             scales=None) -> tuple[torch.Tensor, dict]:
