@@ -23,6 +23,12 @@ __all__ = [
     "TrackMappingError",
     "AudioInputError",
     "SoundFontError",
+    "TokenizationError",
+    "OutOfVocabularyError",
+    "WorkerCrashError",
+    "TokenizeTimeoutError",
+    "FilteredError",
+    "RunMismatchError",
 ]
 
 
@@ -95,3 +101,27 @@ class AudioInputError(SymbolicError, ValueError):
 
 class SoundFontError(SymbolicError, RuntimeError):
     """A SoundFont engine failed on a score (bad SoundFont, fluidsynth error)."""
+
+
+class TokenizationError(SymbolicError, ValueError):
+    """miditok could not tokenize a score (it raised on this input)."""
+
+
+class OutOfVocabularyError(SymbolicError, ValueError):
+    """A chord or slice the model has no vector for."""
+
+
+class WorkerCrashError(SymbolicError):
+    """A worker process died (a signal, out of memory...) while working on this input."""
+
+
+class TokenizeTimeoutError(SymbolicError):
+    """Loading and tokenizing this input took longer than the per-file limit."""
+
+
+class FilteredError(SymbolicError):
+    """The user's ``transform`` returned None for this input: left out on purpose."""
+
+
+class RunMismatchError(SymbolicError):
+    """The output folder holds a run with other settings (source, tokenizer, shard size)."""

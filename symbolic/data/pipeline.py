@@ -83,7 +83,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import EmptyScoreError, InputTooLargeError, SymbolicError
+from ..errors import (EmptyScoreError, FilteredError, InputTooLargeError, RunMismatchError,
+                      SymbolicError, TokenizeTimeoutError, WorkerCrashError)
 from ..io import MAX_BYTES, frame_midi
 from . import shards as S
 from .midicaps import Source, open_source
@@ -107,20 +108,8 @@ DEFAULT_MAX_NOTES = 1_000_000
 MAX_CRASHES = 2  # a file that kills this many workers is quarantined
 
 
-class WorkerCrashError(SymbolicError):
-    """A worker process died (a signal, out of memory...) while working on this input."""
 
 
-class TokenizeTimeoutError(SymbolicError):
-    """Loading and tokenizing this input took longer than the per-file limit."""
-
-
-class FilteredError(SymbolicError):
-    """The user's ``transform`` returned None for this input: left out on purpose."""
-
-
-class RunMismatchError(SymbolicError):
-    """The output folder holds a run with other settings (source, tokenizer, shard size)."""
 
 
 # ------------------------------------------------------------------------------ the work

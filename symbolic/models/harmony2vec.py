@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import SymbolicError
+from ..errors import OutOfVocabularyError, SymbolicError
 from ..harmony import QUALITIES, Chord, Key
 from ..representations.slices import (
     N_TOKENS, mask_of_pitches, parse_slice_name, pitch_classes, slice_name,
@@ -119,9 +119,6 @@ class Settings:
     seed: int = 0
     sources: dict = field(default_factory=lambda: dict(SOURCES))
 
-
-class OutOfVocabularyError(SymbolicError, ValueError):
-    """A chord or slice the model has no vector for."""
 
 
 # ------------------------------------------------------------------------------------ corpus

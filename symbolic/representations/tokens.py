@@ -61,7 +61,7 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import DataNotFoundError, SymbolicError
+from ..errors import DataNotFoundError, SymbolicError, TokenizationError
 from . import EncodeReport
 
 __all__ = [
@@ -128,9 +128,6 @@ PRESETS: dict[str, tuple[str, dict, str]] = {
 
 _VERSION_KEYS = ("miditok_version", "symusic_version", "hf_tokenizers_version")
 
-
-class TokenizationError(SymbolicError, ValueError):
-    """miditok could not tokenize a score (it raised on this input)."""
 
 
 # ------------------------------------------------------------------------------ presets, I/O
