@@ -226,7 +226,7 @@ def _add_getdiff(sub) -> None:
     tr.add_argument("model", choices=("getdiff",))
     tr.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-pop909: "
                                                  "the shipped one)")
-    tr.add_argument("--steps", type=int, default=5000)
+    tr.add_argument("--steps", type=int, default=8000)
     tr.add_argument("--stop-at", type=int, default=None,
                     help="stop after this step of the --steps schedule (multiple of 50)")
     tr.add_argument("--max-minutes", type=float, default=None)

@@ -548,7 +548,7 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
 # Training entry
 # =============================================================================================
 
-def train(out, *, steps: int = 5000, batch: int = 16, lr: float = 1e-3, device: str = "auto",
+def train(out, *, steps: int = 8000, batch: int = 16, lr: float = 1e-3, device: str = "auto",
           seed: int = 0, dim: int = 192, depth: int = 4, heads: int = 4, embed_dim: int = 96,
           window_bars: int = 8, width: int | None = None, eval_every: int = 500,
           checkpoint_every: int = 250, resume: bool = True, threads: int | None = 1,
