@@ -232,7 +232,11 @@ def main(argv=None) -> int:
         print("-" * len(head))
         evaluate_condition(model, tokens, pos, vocab, chord_pcs, uni, rng, args, others,
                            summary)
-    losses = [f"{n} ({'with' if o else 'without'} other tracks)" for (o, n, lab) in summary
+    losses = [f"{n} ({'with' if o else 'without'} other tracks: bound "
+              f"{summary[(o, n, lab)][0]:.5f}, no chords {summary[(o, n, 'no chords')][0]:.5f}, "
+              f"unigram {summary[(o, n, 'unigram')][0]:.5f}; chord-tone "
+              f"{summary[(o, n, lab)][1]:.3f}, no chords {summary[(o, n, 'no chords')][1]:.3f})"
+              for (o, n, lab) in summary
               if lab == "model" and not (
                   summary[(o, n, lab)][0] < min(summary[(o, n, "no chords")][0],
                                                 summary[(o, n, "unigram")][0])
