@@ -1,4 +1,5 @@
-"""The package as a user installs it: a wheel, not this checkout."""
+"""The package as a user installs it: a wheel, not this checkout (built without isolation, with
+the setuptools of the dev extra: >= 70.1 builds wheels without the wheel package)."""
 
 import shutil
 import subprocess
