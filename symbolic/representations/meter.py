@@ -12,6 +12,7 @@ tempos, time and key signatures, the grid itself) so that ``decode`` rebuilds th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,11 +131,13 @@ class MetricGrid:
     def step_ticks(self) -> np.ndarray:
         """Tick of every step start, plus the end tick (length ``n_steps + 1``, int64); equal
         to ``steps_to_ticks(arange(n_steps + 1))``, computed without a search (integer
-        arithmetic when the steps are uniform)."""
+        arithmetic when the steps are uniform). Read-only: copy it to change it."""
         step = self.uniform_step()
         if step is not None:
-            return np.arange(self.n_steps + 1, dtype=np.int64) * step
-        return self._step_grid()[0]
+            ticks = np.arange(self.n_steps + 1, dtype=np.int64) * step
+            ticks.flags.writeable = False
+            return ticks
+        return self._step_grid[0]
 
     def uniform_step(self) -> int | None:
         """The step length in ticks when every step is that many whole ticks from tick 0."""
@@ -145,15 +148,19 @@ class MetricGrid:
             return step
         return None
 
+    @functools.cached_property
     def _step_grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """(tick of every step start plus the end, float tick of every half step ``k + 0.5``)."""
+        """(tick of every step start plus the end, float tick of every half step ``k + 0.5``);
+        computed once per grid (``step_ticks`` and ``nearest_steps`` both need it), read-only."""
         bars, per_bar = self.bar_ticks, self.steps_per_bar
         length = np.diff(bars).astype(np.float64)
         bar = np.repeat(np.arange(self.n_bars), per_bar)
         k = np.arange(len(bar), dtype=np.float64) - self._first_step[bar]
         ticks = np.rint(bars[bar] + k / per_bar[bar] * length[bar]).astype(np.int64)
         half = bars[bar] + (k + 0.5) / per_bar[bar] * length[bar]
-        return np.append(ticks, bars[-1]), half
+        ticks = np.append(ticks, bars[-1])
+        ticks.flags.writeable = half.flags.writeable = False
+        return ticks, half
 
     # ------------------------------------------------------------------ conversions
     def _bar_index(self, edges: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -182,7 +189,7 @@ class MetricGrid:
         step = self.uniform_step()
         if step is not None:
             return np.minimum((ticks + step // 2) // step, self.n_steps)
-        return np.searchsorted(self._step_grid()[1], ticks, side="right")
+        return np.searchsorted(self._step_grid[1], ticks, side="right")
 
     def positions(self, start: np.ndarray, end: np.ndarray | None = None):
         """``ticks_to_steps(t, how='exact')`` of int64 ``start`` (and ``end``) ticks, bit for
