@@ -293,7 +293,7 @@ def _prepare(score, model, mapping, chords, bar_ticks):
     from .representations import grid as gr
     from .representations.meter import MetricGrid
 
-    vocab = gr._vocab(model.config["vocab"])
+    vocab = gr.as_vocab(model.config["vocab"])
     view = symusic.Score(score.ticks_per_quarter)
     view.tempos = score.tempos
     view.time_signatures = score.time_signatures
@@ -323,9 +323,9 @@ def _prepare(score, model, mapping, chords, bar_ticks):
 
 def _score_in(score):
     from .io import load
-    from .representations.grid import _tick
+    from .timeline import as_tick
 
-    return _tick(score if isinstance(score, symusic.Score) else load(score))
+    return as_tick(score if isinstance(score, symusic.Score) else load(score))
 
 
 def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=None,
@@ -456,7 +456,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     score.tempos.append(symusic.Tempo(0, qpm=float(tempo)))
     score.time_signatures.append(symusic.TimeSignature(0, num, den))
     bar_len = ticks_per_quarter * 4 * num // den
-    vocab = gr._vocab(model.config["vocab"])
+    vocab = gr.as_vocab(model.config["vocab"])
     mg = MetricGrid.from_score(score, resolution=vocab.resolution, end=bar_len * n_bars)
     mg = MetricGrid(mg.ticks_per_quarter, mg.resolution, mg.bar_ticks[:n_bars + 1],
                     mg.steps_per_bar[:n_bars], mg.numerators[:n_bars], mg.denominators[:n_bars])

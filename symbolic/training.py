@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -53,7 +52,6 @@ __all__ = [
     "to_device",
     "save_checkpoint",
     "load_checkpoint",
-    "cache_dir",
 ]
 
 MODEL_FILE = "model.safetensors"
@@ -155,17 +153,6 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     if config.schedule == "cosine":
         return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
     raise ValueError(f"unknown schedule {config.schedule!r}; choose constant, linear or cosine")
-
-
-def cache_dir(*parts: str) -> Path:
-    """A folder for derived data (extracted corpora...), created on demand: ``$SYMBOLIC_CACHE``,
-    else ``$XDG_CACHE_HOME/symbolic``, else ``~/.cache/symbolic``; ``parts`` are subfolders."""
-    root = os.environ.get("SYMBOLIC_CACHE")
-    if not root:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "symbolic"
-    path = Path(root).joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _default_loss(model, batch):
@@ -304,7 +291,8 @@ def load_checkpoint(path, model: torch.nn.Module,
 
 def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None = None, *,
         config: TrainConfig | None = None, eval_batches=None, checkpoint_dir=None,
-        resume: bool = False, callback: Callable[[dict], None] | None = None) -> TrainResult:
+        resume: bool = False, callback: Callable[[dict], None] | None = None,
+        stop: Callable[[dict], bool] | None = None) -> TrainResult:
     """Train ``model`` in place for ``config.steps`` optimizer steps.
 
     ``make_batch(rng, step)`` gives one batch; ``loss_fn(model, batch)`` its scalar loss
@@ -312,7 +300,10 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
     ``config.eval_every`` steps and at the end (:func:`evaluate`). ``checkpoint_dir``: where to
     write checkpoints (every ``config.checkpoint_every`` steps and at the end); with
     ``resume=True`` an existing checkpoint there is loaded first and training goes on from its
-    step. ``callback(record)`` sees every history record as it is made. The global generators
+    step. ``callback(record)`` sees every history record as it is made; ``stop(record)``, asked
+    after each record's checkpoint and callback, ends the run early when it returns True (the
+    model then holds that step's weights, and ``TrainResult.step`` says which; a checkpoint is
+    written there when ``checkpoint_dir`` is set, so a later run resumes from it). The global generators
     are seeded with ``config.seed`` (:func:`seed_everything`) and ``make_batch`` gets a numpy
     generator seeded with it. Returns a :class:`TrainResult`; the model is left in eval mode on
     the chosen device.
@@ -376,7 +367,13 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
                 save_checkpoint(ckpt, model, optimizer, step=step, rng=rng, history=history,
                                 config=config)
             if entry is not None and callback is not None:
-                callback(entry)  # after the checkpoint: a callback may stop the run here
+                callback(entry)
+            if entry is not None and stop is not None and not last and stop(entry):
+                if ckpt is not None and not (config.checkpoint_every
+                                             and step % config.checkpoint_every == 0):
+                    save_checkpoint(ckpt, model, optimizer, step=step, rng=rng,
+                                    history=history, config=config)
+                break
     finally:
         bar.close()
         torch.set_num_threads(threads)

@@ -81,9 +81,9 @@ def test_transposition_tables_invert():
     up, down = tb[gd.SHIFTS.index(3)], tb[gd.SHIFTS.index(-3)]
     ok = up >= 0
     assert np.array_equal(down[up[ok]], np.arange(len(up))[ok])
-    from symbolic.representations.grid import _vocab
+    from symbolic.representations.grid import as_vocab
 
-    v = _vocab("pop909")
+    v = as_vocab("pop909")
     assert up[v.root_offset + 11] == v.root_offset + 2  # B + 3 = D
     assert up[v.no_chord] == v.no_chord
     assert ok.mean() > 0.5
@@ -256,9 +256,9 @@ def test_long_pieces_are_generated_window_by_window(model):
     k = 3
     n_bars, per = 20, 16
     tok = np.zeros((8, n_bars * per), dtype=np.int64)
-    from symbolic.representations.grid import _vocab
+    from symbolic.representations.grid import as_vocab
 
-    v = _vocab("pop909")
+    v = as_vocab("pop909")
     tok[6], tok[7] = v.root_offset, v.quality_offset  # C major throughout
     role = np.full((k + 1, tok.shape[1]), gd.ROLE_SOURCE)
     role[2] = gd.ROLE_TARGET

@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch import nn
 
+from symbolic.data.cache import cache_dir
 from symbolic.errors import DataNotFoundError
 from symbolic.training import (
-    TrainConfig, cache_dir, evaluate, fit, learning_rate, load_checkpoint, resolve_device,
+    TrainConfig, evaluate, fit, learning_rate, load_checkpoint, resolve_device,
     save_checkpoint, seed_everything, to_device,
 )
 
@@ -168,3 +169,21 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SYMBOLIC_CACHE", str(tmp_path / "cache"))
     path = cache_dir("harmony2vec", "x")
     assert path == tmp_path / "cache" / "harmony2vec" / "x" and path.is_dir()
+
+
+def test_stop_hook_ends_early_and_the_run_resumes_to_the_same_weights(tmp_path):
+    """``stop`` ends a run at a logged step with a checkpoint there; resuming reaches the very
+    weights of a run that never stopped."""
+    whole = new_model()
+    fit(whole, make_batch, config=config(steps=40))
+    part = new_model()
+    result = fit(part, make_batch, config=config(steps=40), checkpoint_dir=tmp_path,
+                 stop=lambda r: r["step"] >= 20)
+    assert result.step == 20 and result.history[-1]["step"] == 20
+    assert json.loads((tmp_path / "trainer_state.json").read_text())["step"] == 20
+    resumed = new_model(seed=1)
+    result = fit(resumed, make_batch, config=config(steps=40), checkpoint_dir=tmp_path,
+                 resume=True, stop=lambda r: False)
+    assert result.step == 40
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)

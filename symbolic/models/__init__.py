@@ -17,7 +17,7 @@ from huggingface_hub import PyTorchModelHubMixin
 
 from ..errors import DataNotFoundError
 
-__all__ = ["HubModel", "pretrained_path", "PRETRAINED_ROOT"]
+__all__ = ["HubModel", "pretrained_path", "load_pretrained", "PRETRAINED_ROOT"]
 
 #: Folder of the shipped default weights.
 PRETRAINED_ROOT = Path(__file__).resolve().parents[1] / "pretrained"
@@ -30,6 +30,31 @@ def pretrained_path(name: str) -> Path:
         raise DataNotFoundError("no shipped weights of that name (model.safetensors missing)",
                                 path)
     return path
+
+
+_LOADED: dict = {}
+
+
+def load_pretrained(cls, default: str, name_or_path=None, device="auto"):
+    """The one way every family's ``load(name_or_path=None, device="auto")`` loads weights.
+
+    ``name_or_path``: None (the family's shipped ``default``), the name of a folder under
+    ``symbolic/pretrained/``, a folder holding ``config.json`` + ``model.safetensors``, or a Hub
+    repository id (only when the network is allowed). ``device``: ``"auto"`` (CUDA when
+    present), or any torch device. Shipped weights are loaded once per device and shared (the
+    model comes back in eval mode; copy it before training it further).
+    """
+    from ..training import resolve_device
+
+    dev = str(resolve_device(device))
+    name = default if name_or_path is None else name_or_path
+    shipped = isinstance(name, str) and (PRETRAINED_ROOT / name / "model.safetensors").is_file()
+    if not shipped:
+        return cls.from_pretrained(str(name), map_location=dev)
+    key = (cls, name, dev)
+    if key not in _LOADED:
+        _LOADED[key] = cls.from_pretrained(str(pretrained_path(name)), map_location=dev)
+    return _LOADED[key]
 
 
 class HubModel(PyTorchModelHubMixin):

@@ -91,9 +91,9 @@ class GETDiff(nn.Module, HubModel):
                  dim: int = 192, depth: int = 4, heads: int = 4, mlp_ratio: float = 4.0,
                  dropout: float = 0.1, window_bars: int = 8, resolution: int = 4):
         super().__init__()
-        from ..representations.grid import _vocab
+        from ..representations.grid import as_vocab
 
-        v = _vocab(vocab)
+        v = as_vocab(vocab)
         own = dict(vocab_size=len(v), tracks=list(v.track_names),
                    track_slices=[list(v.track_slices[t]) for t in v.track_names],
                    duration_offset=v.duration_offset, n_durations=len(v.durations),
@@ -213,12 +213,12 @@ def pop909_grids(split: str, vocab: str = "pop909", *, progress: bool = True,
     """Every POP909 song of ``split`` as a :class:`GridSong` (annotated bars and chords), cached
     in ``cache_dir('getdiff')`` after the first call (a few seconds per hundred songs)."""
     from ..data.pop909 import Pop909
-    from ..representations.grid import _vocab
-    from ..training import cache_dir
+    from ..representations.grid import as_vocab
+    from ..data.cache import cache_dir
 
     pop = Pop909(path)
     ids = pop.available(split)
-    v = _vocab(vocab)
+    v = as_vocab(vocab)
     cache = cache_dir("getdiff") / f"pop909-{split}-{v.name}-{len(v)}-{len(ids)}.npz"
     if cache.is_file():
         with np.load(cache) as z:  # read each array once (z[key] re-reads the file)
@@ -251,29 +251,11 @@ SHIFTS = tuple(range(-5, 7))
 
 def transpose_tables(vocab) -> np.ndarray:
     """``table[s + 5, id]``: the id of ``id`` transposed by ``s`` semitones (s in -5..6), -1
-    where the transposed stack is not in the vocabulary. Chord roots turn around the octave;
-    other ids map to themselves."""
-    from ..representations.grid import _K_STACK, _mask_of, _vocab
+    where the transposed stack is not in the vocabulary (see
+    :func:`symbolic.representations.grid.transpose_tables`)."""
+    from ..representations.grid import transpose_tables as tables
 
-    v = _vocab(vocab)
-    n = len(v)
-    table = np.tile(np.arange(n, dtype=np.int64), (len(SHIFTS), 1))
-    stacks = np.nonzero(v.kind == _K_STACK)[0]
-    for si, s in enumerate(SHIFTS):
-        if s == 0:
-            continue
-        for r in range(12):
-            table[si, v.root_offset + r] = v.root_offset + (r + s) % 12
-        for i in stacks:
-            ps = v.stack_pitches(i)
-            t = v.stack_track[i]
-            q = [p + s for p in ps]
-            if min(q) < 0 or max(q) > 127:
-                table[si, i] = -1
-                continue
-            lo, hi = _mask_of(set(q))
-            table[si, i] = v._index.get((int(t), lo, hi), -1)
-    return table
+    return tables(vocab, SHIFTS)
 
 
 # =============================================================================================
@@ -560,12 +542,12 @@ def train(out, *, steps: int = 8000, batch: int = 16, lr: float = 1e-3, device: 
     step (a multiple of 50) of a ``steps``-step schedule, deterministically; ``max_minutes``
     stops at the first multiple of 50 steps past that time (``training.json`` records the step,
     so ``stop_at`` reproduces the run)."""
-    from ..representations.grid import _vocab
+    from ..representations.grid import as_vocab
     from ..training import TrainConfig, fit, seed_everything
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    vocab = _vocab("pop909")
+    vocab = as_vocab("pop909")
     width = width or window_bars * 4 * vocab.resolution
     train_songs = pop909_grids("train", path=data_path, progress=progress)
     valid_songs = pop909_grids("valid", path=data_path, progress=progress)

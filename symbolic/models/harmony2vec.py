@@ -13,7 +13,7 @@ training -> the music API (vectors of chords, slices, pieces and keys; neighbour
 **Data.** POP909 (beats from its annotations, keys from ``key_audio.txt``) plus music21's
 corpus: Bach chorales, Beethoven/Mozart/Haydn quartets, and evenly spread subsets of the Essen,
 O'Neill's and Ryan's folk-tune collections (:data:`SOURCES`); train splits for training, test
-splits held out. Extracted slices are cached as ``.npz`` under :func:`symbolic.training.cache_dir`
+splits held out. Extracted slices are cached as ``.npz`` under :func:`symbolic.data.cache.cache_dir`
 (``harmony2vec/``), because parsing music21 pieces is slow.
 
 **Training.** Transposition to all 12 keys happens on the fly (each pair moved by a random
@@ -213,7 +213,7 @@ def extract_slices(source: str, split: str = "train", *, limit: int | None = Non
     digest = hashlib.sha1("\n".join(requested).encode()).hexdigest()
     path = None
     if cache:
-        from ..training import cache_dir
+        from ..data.cache import cache_dir
 
         path = cache_dir("harmony2vec") / f"{source}-{split}-{limit or 'all'}-v{CACHE_VERSION}.npz"
         if path.is_file():

@@ -76,10 +76,12 @@ import symusic
 
 from ..errors import DataNotFoundError, ParseError
 from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, recognize_chords
+from ..timeline import as_tick
 from . import EncodeReport
 from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
+    "as_vocab", "transpose_tables",
     "GridTrack",
     "TrackMap",
     "TRACK_MAPS",
@@ -592,6 +594,29 @@ class GridVocab:
             raise ParseError(f"not a valid grid vocabulary: {reason}", path) from e
 
 
+def transpose_tables(vocab, shifts=tuple(range(-5, 7))) -> np.ndarray:
+    """``table[i, id]``: the id of ``id`` transposed by ``shifts[i]`` semitones, -1 where the
+    transposed stack is not in the vocabulary. Chord roots turn around the octave; other ids
+    (specials, durations, qualities, velocities) map to themselves."""
+    v = as_vocab(vocab)
+    n = len(v)
+    table = np.tile(np.arange(n, dtype=np.int64), (len(shifts), 1))
+    stacks = np.nonzero(v.kind == _K_STACK)[0]
+    for si, s in enumerate(shifts):
+        if s == 0:
+            continue
+        for r in range(12):
+            table[si, v.root_offset + r] = v.root_offset + (r + s) % 12
+        for i in stacks:
+            q = [p + s for p in v.stack_pitches(i)]
+            if min(q) < 0 or max(q) > 127:
+                table[si, i] = -1
+                continue
+            lo, hi = _mask_of(set(q))
+            table[si, i] = v._index.get((int(v.stack_track[i]), lo, hi), -1)
+    return table
+
+
 def resolve_vocab(name_or_path) -> Path:
     """The file a vocabulary name or path stands for (see :meth:`GridVocab.load`)."""
     p = Path(os.fspath(name_or_path))
@@ -611,7 +636,8 @@ def resolve_vocab(name_or_path) -> Path:
 _LOADED: dict[str, GridVocab] = {}
 
 
-def _vocab(vocab) -> GridVocab:
+def as_vocab(vocab) -> GridVocab:
+    """A :class:`GridVocab` from a vocabulary, a shipped name or a path (loaded once, cached)."""
     if isinstance(vocab, GridVocab):
         return vocab
     key = str(vocab)
@@ -754,14 +780,10 @@ def _score_and_grid(item, resolution):
         score, grid = item, None
     else:
         score, grid = item
-    score = _tick(score)
+    score = as_tick(score)
     if not isinstance(grid, MetricGrid):
         grid = MetricGrid.from_score(score, resolution=resolution, bar_ticks=grid)
     return score, grid
-
-
-def _tick(score: symusic.Score) -> symusic.Score:
-    return score if str(score.ttype).endswith("Tick") else score.to("tick")
 
 
 def _ticks_at(mg: MetricGrid, step_ticks: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -946,9 +968,9 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     :class:`~symbolic.errors.EncodeError` (naming ``source``) instead of altering or dropping
     any note. The report counts every note (module doc lists the reasons).
     """
-    vocab = _vocab(vocab)
+    vocab = as_vocab(vocab)
     tm = TrackMap.preset(track_map if track_map is not None else (vocab.track_map or "getmusic"))
-    score = _tick(score)
+    score = as_tick(score)
     if grid is None:
         grid = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
     elif bar_ticks is not None:

@@ -1,0 +1,158 @@
+"""The ``symbolic`` command line.
+
+    symbolic info FILE... [--json]        tracks, timing, key and chords of each file
+    symbolic demo [--chords "C | G | Am | F"] [--out DIR]
+                                          compose 16 bars from chords with the shipped
+                                          GETDiff weights, regenerate the piano in bars 9-12,
+                                          write MIDI and piano-roll PNGs of both
+    symbolic infill IN --tracks piano --bars 9-16 -o OUT.mid [--png P] [--wav W]
+                                          regenerate tracks over bars, keep every other note
+    symbolic compose --chords "C G Am F | ..." -o song.mid [--png P] [--wav W]
+                                          a new piece from a chord progression
+    symbolic train getdiff --out DIR      train GETDiff on POP909 (reproduces the weights)
+    symbolic render IN OUT.wav [--backend synth|soundfont]
+                                          render any readable file to audio
+    symbolic convert IN OUT               any readable format to MIDI/MusicXML/ABC/PNG
+    symbolic tokenize SOURCE OUT [--captions train.json] [--tokenizer remi] [--workers N]
+                                          tokenize a corpus (folder, .tar.gz, MidiCaps) into
+                                          Parquet shards; run again to resume
+    symbolic harmony-embed train|similar|analogy|plot
+                                          harmony embeddings (harmony2vec): train, nearest
+                                          chords, analogies, plots
+
+FILE is a path (MIDI, MusicXML, ABC, Humdrum) or ``corpus:NAME`` from music21's corpus.
+A file that cannot be read is reported on stderr and the others go on; the exit status is 1
+when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import SymbolicError
+
+def _cmd_info(args) -> int:
+    from ..analysis import describe, format_description
+    from ..io import load
+
+    failed, results = 0, []
+    for src in args.files:
+        try:
+            score = load(src, tune=args.tune)
+            d = describe(score, source=str(src), chords=not args.no_chords)
+        except SymbolicError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.json:
+            results.append(d)
+        else:
+            print(format_description(d))
+    if args.json:
+        json.dump(results if len(args.files) > 1 else (results[0] if results else None),
+                  sys.stdout, indent=2)
+        print()
+    return 1 if failed else 0
+
+
+def _cmd_convert(args) -> int:
+    from ..io import load, save
+
+    save(load(args.input, tune=args.tune), args.output)
+    print(args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="symbolic", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"symbolic {_version()}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="describe music files")
+    info.add_argument("files", nargs="+", help="paths or corpus:NAME")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--no-chords", action="store_true", help="skip chord recognition")
+    info.add_argument("--tune", default=None, help="ABC tune: index or title")
+    info.set_defaults(func=_cmd_info)
+
+    from . import generate, harmony2vec, tokenize, train
+    from .generate import DEMO_CHORDS, cmd_demo
+
+    demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
+    demo.add_argument("--chords", default=DEMO_CHORDS, help=f"progression (default {DEMO_CHORDS!r})")
+    demo.add_argument("--bars", type=int, default=16)
+    demo.add_argument("--infill-track", default="piano")
+    demo.add_argument("--infill-bars", default="9-12")
+    demo.add_argument("--steps", type=int, default=16)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--device", default="auto")
+    demo.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    demo.set_defaults(func=cmd_demo)
+
+    conv = sub.add_parser("convert", help="convert between formats (by suffix)")
+    conv.add_argument("input")
+    conv.add_argument("output")
+    conv.add_argument("--tune", default=None, help="ABC tune: index or title")
+    conv.set_defaults(func=_cmd_convert)
+
+    harmony2vec.add_parsers(sub)
+    tokenize.add_parsers(sub)
+    generate.add_parsers(sub)
+    train.add_parsers(sub)
+    try:
+        from ..audio.cli import add_render_parser
+    except ImportError:  # the audio commands are optional until symbolic.audio.cli exists
+        pass
+    else:
+        add_render_parser(sub)
+    codec = sub.add_parser("codec", help="audio codecs: train the RAVE-style codec",
+                           add_help=False)
+    codec.add_argument("rest", nargs=argparse.REMAINDER)
+    codec.set_defaults(func=_cmd_codec)
+    return p
+
+
+def _cmd_codec(args) -> int:
+    return _run_codec(args.rest)
+
+
+def _run_codec(rest) -> int:
+    """``symbolic codec ...``: its parser (and torch) load only when the command is used."""
+    from ..audio.train_rave import add_codec_parser
+
+    p = argparse.ArgumentParser(prog="symbolic")
+    add_codec_parser(p.add_subparsers(dest="command", required=True))
+    sub_args = p.parse_args(["codec", *rest])
+    return sub_args.func(sub_args)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["codec"]:
+        try:
+            return _run_codec(argv[1:])
+        except SymbolicError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+    args = build_parser().parse_args(argv)
+    if getattr(args, "tune", None) is not None and str(args.tune).lstrip("-").isdigit():
+        args.tune = int(args.tune)
+    try:
+        return args.func(args)
+    except SymbolicError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

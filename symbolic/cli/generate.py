@@ -1,0 +1,199 @@
+"""``symbolic infill``, ``symbolic compose``, ``symbolic demo`` and ``symbolic train getdiff``
+(GETDiff). The model loads only when a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEMO_CHORDS = "C | G | Am | F | Dm | G | C | C"
+
+__all__ = ["add_parsers", "add_train_arguments", "run_train", "DEMO_CHORDS"]
+
+
+def cmd_demo(args) -> int:
+    """Compose a piece from a chord progression with the shipped GETDiff weights, then
+    regenerate one track over a span of it; write MIDI and piano-roll PNGs of both."""
+    import time
+
+    from ..analysis import describe, format_description
+    from ..generate import compose, infill
+    from ..io import save
+
+    out = Path(args.out)
+    t0 = time.time()
+    song = compose(args.chords, bars=args.bars, steps=args.steps, seed=args.seed,
+                   device=args.device)
+    t1 = time.time()
+    first, last = _bar_range(args.infill_bars)
+    redo = infill(song, tracks=[args.infill_track], bars=(first, last), chords="markers",
+                  steps=args.steps, seed=args.seed + 1, device=args.device)
+    t2 = time.time()
+    print(f"composed {args.bars} bars over {args.chords!r} in {t1 - t0:.1f} s; "
+          f"regenerated {args.infill_track} in bars {first}-{last} in {t2 - t1:.1f} s\n")
+    print(format_description(describe(song, source="composed", chords=False)))
+    written = []
+    for name, score in (("composed", song), ("infilled", redo)):
+        written += [save(score, out / f"{name}{suffix}") for suffix in (".mid", ".png")]
+    print("\nwrote:")
+    for p in written:
+        print(f"  {p}")
+    return 0
+
+
+def _bar_range(text: str) -> tuple[int, int]:
+    """'9-16' -> (9, 16); '9' -> (9, 9)."""
+    try:
+        parts = [int(x) for x in str(text).split("-")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bars must look like 9-16 or 9, got {text!r}") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not 1 <= parts[0] <= parts[1]:
+        raise argparse.ArgumentTypeError(f"bars must look like 9-16 (1-based, first <= last), "
+                                         f"got {text!r}")
+    return parts[0], parts[1]
+
+
+def _write_outputs(score, args) -> None:
+    from ..io import save
+
+    if args.output:
+        save(score, args.output)
+        print(args.output)
+    if args.png:
+        save(score, args.png)
+        print(args.png)
+    if args.wav:
+        from ..audio import render, write_wav
+
+        wav = render([score], sample_rate=args.sample_rate, device=args.device)
+        write_wav(args.wav, wav[0], args.sample_rate)
+        print(args.wav)
+
+
+def _sampling_args(p) -> None:
+    p.add_argument("--steps", type=int, default=16, help="sampling steps per window (default 16)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--guidance", type=float, default=1.0,
+                   help="classifier-free chord guidance weight (1: none)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--order", choices=("confidence", "random"), default="confidence",
+                   help="which drawn cells each step keeps (default confidence)")
+    p.add_argument("--model", default=None, help="model folder (default: shipped weights)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
+    p.add_argument("--png", default=None, help="also write a piano-roll PNG")
+    p.add_argument("--wav", default=None, help="also render a WAV (symbolic.audio synth)")
+    p.add_argument("--sample-rate", type=int, default=22050, help="WAV sample rate")
+
+
+def _cmd_infill(args) -> int:
+    import warnings
+
+    from ..generate import infill
+
+    regions = []
+    for r in args.region or ():
+        track, _, bars = r.partition(":")
+        if not bars:
+            raise SystemExit(f"error: --region wants TRACK:FIRST-LAST, got {r!r}")
+        regions.append((track, _bar_range(bars)))
+    tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
+    bars = _bar_range(args.bars) if args.bars else None
+    track_map = dict(x.split("=", 1) for x in args.map or ())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = infill(args.input, tracks=tracks, bars=bars, regions=regions,
+                     chords=args.chords or "auto", model=args.model, steps=args.steps,
+                     temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
+                     seed=args.seed, device=args.device, track_map=track_map or None,
+                     order=args.order, progress=not args.quiet)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if not (args.output or args.png or args.wav):
+        args.output = str(Path(args.input).with_suffix("")) + "-infilled.mid"
+    _write_outputs(out, args)
+    return 0
+
+
+def _cmd_compose(args) -> int:
+    from ..generate import compose
+
+    tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
+    num, _, den = args.time_signature.partition("/")
+    out = compose(args.chords, bars=args.bars, tracks=tracks, tempo=args.tempo,
+                  time_signature=(int(num), int(den or 4)), model=args.model, steps=args.steps,
+                  temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
+                  seed=args.seed, device=args.device, order=args.order,
+                  progress=not args.quiet)
+    if not (args.output or args.png or args.wav):
+        args.output = "song.mid"
+    _write_outputs(out, args)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    inf = sub.add_parser("infill", help="regenerate tracks over bars of a piece (GETDiff)")
+    inf.add_argument("input", help="MIDI/MusicXML/... file")
+    inf.add_argument("--tracks", action="append", help="model tracks to write: melody, bridge, "
+                                                        "piano (comma-separated or repeated)")
+    inf.add_argument("--bars", default=None, help="FIRST-LAST, 1-based inclusive (default all)")
+    inf.add_argument("--region", action="append", help="more regions: TRACK:FIRST-LAST")
+    inf.add_argument("--chords", default=None,
+                     help='progression overriding recognized chords: "C G | Am F"')
+    inf.add_argument("--map", action="append", help="input track to model track: 'Guitar=PIANO'")
+    inf.add_argument("--quiet", action="store_true", help="no progress bar")
+    _sampling_args(inf)
+    inf.set_defaults(func=_cmd_infill)
+
+    comp = sub.add_parser("compose", help="write a piece from a chord progression (GETDiff)")
+    comp.add_argument("--chords", required=True, help='"C G Am F | F G C C" (bars split by |)')
+    comp.add_argument("--bars", type=int, default=None, help="length (default: the progression)")
+    comp.add_argument("--tracks", action="append", help="tracks to write (default all)")
+    comp.add_argument("--tempo", type=float, default=100.0)
+    comp.add_argument("--time-signature", default="4/4")
+    comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _sampling_args(comp)
+    comp.set_defaults(func=_cmd_compose)
+
+
+def add_train_arguments(p) -> None:
+    """Options of ``symbolic train getdiff``."""
+    p.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-pop909: "
+                                                 "the shipped one)")
+    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--stop-at", type=int, default=None,
+                    help="stop after this step of the --steps schedule (multiple of 50)")
+    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--dim", type=int, default=192)
+    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--window-bars", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+
+
+def run_train(args) -> int:
+    from ..models.getdiff import train
+
+    info = train(args.out, steps=args.steps, batch=args.batch, lr=args.lr, device=args.device,
+                 seed=args.seed, dim=args.dim, depth=args.depth, heads=args.heads,
+                 window_bars=args.window_bars, threads=args.threads or None,
+                 stop_at=args.stop_at, max_minutes=args.max_minutes, resume=not args.restart,
+                 progress=not args.quiet)
+    last = next((h for h in reversed(info["history"]) if "eval_loss" in h), {})
+    print(f"saved {args.out}: {info['steps']} steps in {info['minutes']} min, "
+          f"held-out bound {last.get('eval_loss', float('nan')):.4f} nats/target cell")
+    return 0
+
+

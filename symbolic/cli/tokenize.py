@@ -1,0 +1,35 @@
+"""``symbolic tokenize``: a corpus into Parquet shards."""
+
+from __future__ import annotations
+
+__all__ = ["add_parsers"]
+
+
+def _cmd_tokenize(args) -> int:
+    from ..data.pipeline import cli_main
+
+    return cli_main(args)
+
+
+def add_parsers(sub) -> None:
+    tok = sub.add_parser("tokenize", help="tokenize a MIDI corpus into Parquet shards (resumable)")
+    tok.add_argument("source", help="folder, .tar/.tar.gz archive, .txt list of paths, or a MidiCaps "
+                                    "folder (train.json + midicaps.tar.gz or lmd_full/)")
+    tok.add_argument("out", help="output folder (shards, manifest, tokenizer, quarantine)")
+    tok.add_argument("--captions", help="MidiCaps captions file (train.json) to join")
+    tok.add_argument("--split", choices=("train", "test", "all"), default=None,
+                     help="MidiCaps split by test_set (default: all)")
+    tok.add_argument("--tokenizer", default="remi", help="preset name or miditok file (default remi)")
+    tok.add_argument("--workers", type=int, default=None, help="processes or Ray tasks (default: CPUs)")
+    tok.add_argument("--shard-size", type=int, default=1000, help="inputs per shard (default 1000)")
+    tok.add_argument("--limit", type=int, default=None, help="only the first N inputs")
+    tok.add_argument("--backend", choices=("local", "ray"), default="local")
+    tok.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+    tok.add_argument("--timeout", type=float, default=120.0, help="seconds per file (0: none)")
+    tok.add_argument("--max-notes", type=int, default=1_000_000, help="notes per file (0: no limit)")
+    tok.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    tok.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tok.add_argument("--json", action="store_true", help="print the summary as JSON")
+    tok.set_defaults(func=_cmd_tokenize)
+
+

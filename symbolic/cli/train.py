@@ -1,0 +1,29 @@
+"""``symbolic train NAME``: every model family's training command, each with its own options.
+
+A family registers here by name with the CLI module that holds its ``add_train_arguments(p)``
+and ``run_train(args)``; the module (and torch) load only when that family is trained or its
+help is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["FAMILIES", "add_parsers"]
+
+#: family name -> (CLI module under symbolic.cli, one line of help)
+FAMILIES = {
+    "getdiff": ("generate", "GETDiff masked track diffusion on POP909 (shipped weights)"),
+    "harmony2vec": ("harmony2vec", "harmony embeddings on POP909 + music21 (shipped weights)"),
+}
+
+
+def add_parsers(sub) -> None:
+    train = sub.add_parser("train", help="train a model family and save its weights: "
+                                         + ", ".join(FAMILIES))
+    families = train.add_subparsers(dest="family", required=True, metavar="NAME")
+    for name, (module, text) in FAMILIES.items():
+        p = families.add_parser(name, help=text)
+        cli = importlib.import_module(f"{__package__}.{module}")
+        cli.add_train_arguments(p)
+        p.set_defaults(func=cli.run_train)
