@@ -309,74 +309,104 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
     the chosen device.
     """
     config = config or TrainConfig()
-    loss_fn = loss_fn or _default_loss
-    device = resolve_device(config.device)
-    seed_everything(config.seed)
-    rng = np.random.default_rng(config.seed)
-    model.to(device)
-    model.train()
-    optimizer = _make_optimizer(model, config)
-    step, history = 0, []
-    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if resume and ckpt is not None and (ckpt / STATE_FILE).is_file():
-        state = load_checkpoint(ckpt, model, optimizer, rng)
-        step, history = int(state["step"]), list(state["history"])
+    run = _Run(model, config, loss_fn or _default_loss, eval_batches, checkpoint_dir)
+    if resume:
+        run.resume()
 
     from tqdm.auto import tqdm
 
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
-    bar = tqdm(total=config.steps, initial=step, disable=not config.progress, unit="step",
+    bar = tqdm(total=config.steps, initial=run.step, disable=not config.progress, unit="step",
                dynamic_ncols=True, leave=True)
-    eval_loss = next((r["eval_loss"] for r in reversed(history) if "eval_loss" in r), None)
-    running, n_running = 0.0, 0
-
     try:
-        while step < config.steps:
-            lr = learning_rate(config, step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            batch = to_device(make_batch(rng, step), device)
-            loss = loss_fn(model, batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            step += 1
-            running += float(loss.detach())
-            n_running += 1
+        while run.step < config.steps:
+            entry = run.train_step(make_batch)
             bar.update(1)
-            last = step == config.steps
-            entry = None
-            if (config.log_every and step % config.log_every == 0) or last:
-                entry = {"step": step, "loss": running / n_running, "lr": lr}
-                running, n_running = 0.0, 0
-            if eval_batches is not None and (
-                    last or (config.eval_every and step % config.eval_every == 0)):
-                eval_loss = evaluate(model, eval_batches, loss_fn, device)
-                entry = entry or {"step": step, "lr": lr}
-                entry["eval_loss"] = eval_loss
-            if entry is not None:
-                history.append(entry)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
-                                 if k in ("loss", "eval_loss")})
-            if ckpt is not None and (last or (config.checkpoint_every
-                                              and step % config.checkpoint_every == 0)):
-                save_checkpoint(ckpt, model, optimizer, step=step, rng=rng, history=history,
-                                config=config)
-            if entry is not None and callback is not None:
+            if entry is None:
+                continue
+            bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
+                             if k in ("loss", "eval_loss")})
+            if callback is not None:
                 callback(entry)
-            if entry is not None and stop is not None and not last and stop(entry):
-                if ckpt is not None and not (config.checkpoint_every
-                                             and step % config.checkpoint_every == 0):
-                    save_checkpoint(ckpt, model, optimizer, step=step, rng=rng,
-                                    history=history, config=config)
+            if stop is not None and run.step < config.steps and stop(entry):
+                run.checkpoint(force=True)
                 break
     finally:
         bar.close()
         torch.set_num_threads(threads)
     model.eval()
-    return TrainResult(step=step, history=history, eval_loss=eval_loss)
+    return TrainResult(step=run.step, history=run.history, eval_loss=run.eval_loss)
+
+
+class _Run:
+    """The state of one :func:`fit` run: model, optimizer, step, history, the batch generator."""
+
+    def __init__(self, model, config: TrainConfig, loss_fn, eval_batches, checkpoint_dir):
+        self.model, self.config, self.loss_fn = model, config, loss_fn
+        self.eval_batches = eval_batches
+        self.device = resolve_device(config.device)
+        seed_everything(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        model.to(self.device)
+        model.train()
+        self.optimizer = _make_optimizer(model, config)
+        self.step, self.history = 0, []
+        self.ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.eval_loss = None
+        self.running, self.n_running = 0.0, 0
+        self.saved_at = -1
+
+    def resume(self) -> None:
+        if self.ckpt is not None and (self.ckpt / STATE_FILE).is_file():
+            state = load_checkpoint(self.ckpt, self.model, self.optimizer, self.rng)
+            self.step, self.history = int(state["step"]), list(state["history"])
+            self.saved_at = self.step
+        self.eval_loss = next((r["eval_loss"] for r in reversed(self.history)
+                               if "eval_loss" in r), None)
+
+    def train_step(self, make_batch) -> dict | None:
+        """One optimizer step; returns the history record made at it (or None), after the
+        held-out evaluation and checkpoint that fall on it."""
+        config = self.config
+        lr = learning_rate(config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        loss = self.loss_fn(self.model, to_device(make_batch(self.rng, self.step), self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        self.running += float(loss.detach())
+        self.n_running += 1
+        return self._record(lr)
+
+    def _due(self, every: int) -> bool:
+        return self.step == self.config.steps or bool(every and self.step % every == 0)
+
+    def _record(self, lr: float) -> dict | None:
+        entry = None
+        if self._due(self.config.log_every):
+            entry = {"step": self.step, "loss": self.running / self.n_running, "lr": lr}
+            self.running, self.n_running = 0.0, 0
+        if self.eval_batches is not None and self._due(self.config.eval_every):
+            self.eval_loss = evaluate(self.model, self.eval_batches, self.loss_fn, self.device)
+            entry = entry or {"step": self.step, "lr": lr}
+            entry["eval_loss"] = self.eval_loss
+        if entry is not None:
+            self.history.append(entry)
+        self.checkpoint(force=False)
+        return entry
+
+    def checkpoint(self, force: bool) -> None:
+        """Save a checkpoint when one is due (or ``force``), once per step."""
+        if self.ckpt is None or self.saved_at == self.step:
+            return
+        if force or self._due(self.config.checkpoint_every):
+            save_checkpoint(self.ckpt, self.model, self.optimizer, step=self.step, rng=self.rng,
+                            history=self.history, config=self.config)
+            self.saved_at = self.step
 
