@@ -6,7 +6,7 @@ assumed: all read from disk) in one run; the table gives files/s and the ratio t
     python benchmarks/load.py [--limit N] [--path ../shared/data/pop909] [--repeat 1]
 
 ``symbolic (sandbox)`` is the default ``symbolic.load``: the parse runs in a child process that
-a crash cannot take down (see symbolic/_sandbox.py). ``symbolic (trusted)`` is
+a crash cannot take down (see symbolic/sandbox.py). ``symbolic (trusted)`` is
 ``load(..., sandbox=False)``. The peers do no such isolation.
 """
 

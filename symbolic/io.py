@@ -90,7 +90,7 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     case-insensitive, else the first title containing it); the default is the first tune.
 
     ``sandbox`` (default True) parses MIDI in a child process, because symusic's native parser
-    can crash the interpreter on malformed files (see :mod:`symbolic._sandbox`); pass False
+    can crash the interpreter on malformed files (see :mod:`symbolic.sandbox`); pass False
     for trusted files to save a few hundred microseconds per file.
 
     Raises a :class:`SymbolicError`: :class:`DataNotFoundError` (no such file),
@@ -144,7 +144,7 @@ def _parse_midi(data: bytes, name: str, *, sandbox: bool = True) -> symusic.Scor
     if division == 0:
         raise MidiParseError("ticks per quarter is 0", name)
     if sandbox:
-        from ._sandbox import parse_midi_isolated
+        from .sandbox import parse_midi_isolated
 
         ok, result = parse_midi_isolated(data)
         if not ok:

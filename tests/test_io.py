@@ -224,19 +224,19 @@ def test_fuzz_random_damage(seed, base):
 
 def test_parser_crash_is_contained(monkeypatch):
     """A parser that dies mid-parse becomes a MidiParseError; the next load starts a new one."""
-    from symbolic import _sandbox
+    from symbolic import sandbox
 
-    _sandbox.shutdown()
-    monkeypatch.setattr(_sandbox, "WORKER", "import os, sys; sys.stdin.buffer.read(4); os.abort()")
+    sandbox.shutdown()
+    monkeypatch.setattr(sandbox, "WORKER", "import os, sys; sys.stdin.buffer.read(4); os.abort()")
     with pytest.raises(MidiParseError, match=r"crashed on this input \(signal 6\)"):
         symbolic.load(seed_midi())
-    monkeypatch.setattr(_sandbox, "WORKER", "import time; time.sleep(60)")
+    monkeypatch.setattr(sandbox, "WORKER", "import time; time.sleep(60)")
     with pytest.raises(MidiParseError, match="did not finish"):
-        _sandbox.shutdown()
-        ok, reason = _sandbox.parse_midi_isolated(seed_midi(), timeout=0.5)
+        sandbox.shutdown()
+        ok, reason = sandbox.parse_midi_isolated(seed_midi(), timeout=0.5)
         raise MidiParseError(reason)
     monkeypatch.undo()
-    _sandbox.shutdown()
+    sandbox.shutdown()
     assert symbolic.load(seed_midi()).note_num() == 360
 
 

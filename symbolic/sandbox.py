@@ -21,13 +21,13 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["parse_midi_isolated", "shutdown"]
+__all__ = ["parse_midi_isolated", "shutdown", "reset_after_fork", "serve"]
 
 TIMEOUT_S = 30.0
 _lock = threading.Lock()
 _worker: subprocess.Popen | None = None
 _HEAD = struct.Struct(">cI")  # status byte, payload length
-WORKER = "from symbolic._sandbox import _serve; _serve()"  # the worker's program
+WORKER = "from symbolic.sandbox import serve; serve()"  # the worker's program
 
 
 def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
@@ -47,7 +47,7 @@ def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
     return b"".join(chunks)
 
 
-def _serve() -> None:
+def serve() -> None:
     """Worker loop on stdin/stdout: length-prefixed MIDI in, ``K``+clean bytes or ``E``+reason out."""
     import symusic
 
@@ -91,6 +91,17 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def reset_after_fork() -> None:
+    """Forget the parent's worker and lock in a freshly forked child process.
+
+    A forked child inherits the parent's pipes to the parser process (talking to it would mix
+    two processes' requests on one pipe) and the lock in whatever state it had (held by a
+    thread that does not exist in the child). The child starts its own worker on first use.
+    """
+    global _worker, _lock
+    _worker, _lock = None, threading.Lock()
 
 
 def parse_midi_isolated(data: bytes, timeout: float = TIMEOUT_S) -> tuple[bool, bytes | str]:
