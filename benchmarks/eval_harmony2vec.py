@@ -4,7 +4,7 @@
     python benchmarks/eval_harmony2vec.py --model runs/h2v --random-seeds 20
 
 Every method gives each slice of the model's vocabulary a vector, and goes through the same
-metric code (``symbolic.models.harmony2vec``):
+metric code (``symbolic.models.harmony2vec.probes``):
 
 * h2v w+c: the model's vectors as the API uses them (unit centre + unit context vector).
 * h2v centre: the centre (input) vectors alone, as Chuan et al. used them.
@@ -54,7 +54,7 @@ from symbolic.models import harmony2vec as h2v
 def cooccurrence_vectors(corpus, masks, window: int) -> np.ndarray:
     """``[V, 12]`` raw counts of the pitch classes within ``window`` beats of each slice,
     summed over the 12 transpositions of the corpus."""
-    ids, seg = h2v._sequences(corpus, masks)
+    ids, seg = h2v.id_sequences(corpus, masks)
     bits = ((masks[:, None] >> np.arange(12)) & 1).astype(np.float64)
     counts = np.zeros((len(masks), 12))
     for d in range(1, window + 1):
@@ -63,7 +63,7 @@ def cooccurrence_vectors(corpus, masks, window: int) -> np.ndarray:
         for rows, ctx in ((a, b), (b, a)):
             for pc in range(12):
                 counts[:, pc] += np.bincount(rows, weights=bits[ctx, pc], minlength=len(masks))
-    lut = h2v._lookup(masks)
+    lut = h2v.lookup_table(masks)
     out = np.zeros_like(counts)
     for k in range(12):
         out[lut[h2v.rotate(masks, k)]] += np.roll(counts, k, axis=1)
@@ -73,7 +73,7 @@ def cooccurrence_vectors(corpus, masks, window: int) -> np.ndarray:
 def slice_cooccurrence_vectors(corpus, masks, window: int) -> np.ndarray:
     """``[V, V]`` raw counts of each vocabulary slice within ``window`` beats of each slice,
     summed over the 12 transpositions of the corpus."""
-    ids, seg = h2v._sequences(corpus, masks)
+    ids, seg = h2v.id_sequences(corpus, masks)
     n = len(masks)
     counts = np.zeros(n * n)
     for d in range(1, window + 1):
@@ -81,7 +81,7 @@ def slice_cooccurrence_vectors(corpus, masks, window: int) -> np.ndarray:
         a, b = ids[:-d][same], ids[d:][same]
         counts += np.bincount(a * n + b, minlength=n * n) + np.bincount(b * n + a, minlength=n * n)
     counts = counts.reshape(n, n)
-    lut = h2v._lookup(masks)
+    lut = h2v.lookup_table(masks)
     out = np.zeros_like(counts)
     for k in range(12):
         rot = lut[h2v.rotate(masks, k)]
@@ -114,9 +114,9 @@ def relative(key: int) -> int:
 
 def key_accuracy(masks, vectors, train_key_counts, pieces) -> tuple[float, float]:
     """Share of pieces whose nearest key vector is their key; and their key or its relative."""
-    kv = h2v._unit(h2v.key_vectors_from(masks, vectors, train_key_counts))
-    unit = h2v._unit(vectors)
-    lut = h2v._lookup(masks)
+    kv = h2v.unit_vectors(h2v.key_vectors_from(masks, vectors, train_key_counts))
+    unit = h2v.unit_vectors(vectors)
+    lut = h2v.lookup_table(masks)
     exact = near = 0
     for tokens, key in pieces:
         ids = lut[tokens.astype(np.int64)]
@@ -158,9 +158,9 @@ def probes(masks, vectors, held_key_counts, train_key_counts, pieces: dict) -> d
 
 
 def nearest_triads(masks, vectors, query: str = "C:maj", n: int = 6) -> str:
-    v = h2v._unit(vectors)
-    cand = np.flatnonzero(np.isin(masks, h2v._chord_masks("triads")))
-    q = h2v._rows(masks, [h2v.slice_mask(query)])[0]
+    v = h2v.unit_vectors(vectors)
+    cand = np.flatnonzero(np.isin(masks, h2v.chord_masks("triads")))
+    q = h2v.rows_of(masks, [h2v.slice_mask(query)])[0]
     cand = cand[cand != q]
     sims = v[cand] @ v[q]
     order = np.argsort(-sims, kind="stable")[:n]
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
     held = h2v.load_corpus(sources, "test", progress=True)
     masks = model.vocab_masks
     train_kc = model.key_counts.numpy()
-    held_kc = h2v._key_counts(held, masks)
+    held_kc = h2v.key_slice_counts(held, masks)
     pieces = {"pop909": piece_keys(held, True), "music21": piece_keys(held, False)}
     print(f"model: {len(masks)} slices x {model.dim} dimensions; trained on {len(train)} "
           f"pieces ({train.n_tokens} slices); held out: {len(held)} pieces "
@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     random_mean = {k: float(np.mean([d[k] for d in draws])) for k in draws[0]}
     random_sd = {k: float(np.std([d[k] for d in draws])) for k in draws[0]}
 
-    n_triads = int(np.isin(masks, h2v._chord_masks("triads")).sum()) - 1
+    n_triads = int(np.isin(masks, h2v.chord_masks("triads")).sum()) - 1
     print(f"\nRanks are 1-based among the {n_triads} other triads (major, minor, dim, aug) "
           f"unless marked 'all slices' ({len(masks) - 1} others); random: mean±sd of "
           f"{args.random_seeds} draws.\n")

@@ -132,7 +132,7 @@ def test_training_learns_the_circle_of_fifths(tiny):
 
 def test_save_and_load_round_trip(tiny, tmp_path, capsys):
     model, report = tiny
-    h2v.save(model, tmp_path / "m", report=report, command="symbolic harmony-embed train")
+    h2v.save(model, tmp_path / "m", report=report, command="symbolic train harmony2vec")
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
     assert files == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((tmp_path / "m" / "config.json").read_text())
@@ -256,11 +256,27 @@ def test_extract_pop909_keys_from_annotations(cache, pop909):
 
 def test_cli_train_tiny(cache, tmp_path, capsys):
     out = tmp_path / "model"
-    assert main(["harmony-embed", "train", "--out", str(out), "--sources", "bach_chorales:8",
+    assert main(["train", "harmony2vec", "--out", str(out), "--sources", "bach_chorales:8",
                  "--steps", "30", "--dim", "8", "--batch-size", "256", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "held-out loss" in text and "saved to" in text
     model = h2v.load(out)
     assert model.dim == 8 and len(model) >= 12
     card = (out / "README.md").read_text()
+    assert f"`symbolic train harmony2vec --out {out} " in card
     assert "--sources bach_chorales:8" in card and "--steps 30" in card
+
+
+def test_cli_old_train_spelling_is_an_alias():
+    from symbolic.cli import build_parser
+    from symbolic.cli import harmony2vec as cli
+
+    argv = ["--out", "m", "--steps", "30", "--sources", "bach_chorales:8", "--no-transpose"]
+    old = build_parser().parse_args(["harmony-embed", "train", *argv])
+    new = build_parser().parse_args(["train", "harmony2vec", *argv])
+    assert cli.settings_of(old) == cli.settings_of(new) == Settings(
+        steps=30, sources={"bach_chorales": 8}, transpose=False)
+    assert cli.train_command(old) == cli.train_command(new) == (
+        "symbolic train harmony2vec --out m --steps 30 --sources bach_chorales:8 --no-transpose")
+    assert new.func is cli.run_train
+    assert old.func is cli.cmd_harmony_embed and old.action == "train"  # -> run_train
