@@ -6,9 +6,43 @@ __all__ = ["add_parsers"]
 
 
 def _cmd_tokenize(args) -> int:
-    from ..data.pipeline import cli_main
+    """Run :func:`symbolic.data.pipeline.tokenize` from parsed arguments, print the summary."""
+    import json
+    import sys
+    from pathlib import Path
 
-    return cli_main(args)
+    from ..data import shards
+    from ..data.pipeline import tokenize
+
+    summary = tokenize(_source(args), args.out, tokenizer=args.tokenizer, captions=args.captions,
+                       split=args.split, limit=args.limit, workers=args.workers,
+                       shard_size=args.shard_size, backend=args.backend, address=args.address,
+                       timeout=args.timeout or None, max_notes=args.max_notes or None,
+                       progress=not args.no_progress, overwrite=args.overwrite)
+    if args.json:
+        json.dump(summary.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        print(summary)
+        if summary.rejected:
+            print(f"quarantine: {Path(args.out) / shards.QUARANTINE}")
+    return 0
+
+
+def _source(args):
+    """The source argument as given, or a :class:`~symbolic.data.midicaps.MidiCaps` when it
+    names a MidiCaps download folder (train.json beside the archive or lmd_full/) and no
+    ``--captions`` is given."""
+    from pathlib import Path
+
+    p = Path(args.source)
+    if args.captions is None and p.is_dir() and (p / "train.json").is_file() and (
+            (p / "midicaps.tar.gz").is_file() or (p / "midicaps.tar").is_file()
+            or (p / "lmd_full").is_dir()):
+        from ..data.midicaps import MidiCaps
+
+        return MidiCaps(p, split=args.split)
+    return args.source
 
 
 def add_parsers(sub) -> None:

@@ -174,11 +174,10 @@ def _worker_main(task_r, result_w, tokenizer, opts: _Options) -> None:
     """Worker process: load the tokenizer (a path; a forked worker inherits the object), then
     tokenize tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from .. import _sandbox
     from ..representations.tokens import load
+    from ..sandbox import reset_after_fork
 
-    # A forked worker must not talk to its parent's parser process (nor wait on its lock).
-    _sandbox._worker, _sandbox._lock = None, threading.Lock()
+    reset_after_fork()  # a forked worker must not talk to its parent's parser process
 
     tok = load(tokenizer) if isinstance(tokenizer, str) else tokenizer
     inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -735,21 +734,69 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     T._check_stream(tok)
     if backend == "local" and not workers:
         workers = os.cpu_count() or 1
-    dtype = T.id_dtype(tok)
-    width = len(tok.vocab) if tok.is_multi_voc else None
+    config = _run_config(src, tokenizer, tok, shard_size=shard_size, max_notes=max_notes,
+                         max_bytes=max_bytes, transform=transform)
+    out = Path(out_dir)
+    manifest = _open_run(out, config, tok, overwrite=overwrite)
+    tok_path = out / S.TOKENIZER
+    dtype, width = T.id_dtype(tok), config["tokenizer"]["width"]
+    sch = S.schema(dtype, width=width, captions=src.captions is not None)
+    resumed = sum(r["inputs"] for r in manifest.shards.values())
+    asm = _Assembler(manifest, sch, shard_size, None)
+
+    def start_bar():  # after the workers: a forked worker must not inherit tqdm's thread
+        if progress:
+            from tqdm.auto import tqdm
+
+            asm.bar = tqdm(total=src.total(), initial=resumed, unit="file",
+                           desc=f"tokenize {out.name}", smoothing=0.1, dynamic_ncols=True)
+
+    opts = _Options(max_notes=max_notes, sandbox=sandbox, transform=transform, fast=fast)
+    if backend == "local":
+        pool = _LocalPool(max(1, workers), tok, str(tok_path), opts, timeout=timeout,
+                          prefetch=prefetch, start_method=start_method)
+        pool.on_start = start_bar
+    else:
+        pool = _RayPool(workers, tok.to_dict(), T.fingerprint(tok), opts, address=address,
+                        dtype=dtype, width=width)
+        start_bar()
+    t0 = time.perf_counter()
+    _drive(pool, _tasks(src, asm, manifest.done, shard_size), asm)
+    seconds = time.perf_counter() - t0
+    summary = _summarize(manifest, asm, out, seconds=seconds, resumed=resumed,
+                         replaced=getattr(pool, "replaced", 0), backend=backend,
+                         workers=workers or 0)
+    manifest.finish(asm.total if asm.total is not None else summary.inputs,
+                    {k: v for k, v in summary.to_dict().items() if k != "out_dir"})
+    return summary
+
+
+def _run_config(src: Source, tokenizer, tok, *, shard_size: int, max_notes, max_bytes: int,
+                transform) -> dict:
+    """What a resumed run must find unchanged in the manifest: source, tokenizer, limits."""
+    from ..representations import tokens as T
+
     name = tokenizer if isinstance(tokenizer, str) else type(tok).__name__
-    config = {
+    return {
         "source": src.describe(),
         "tokenizer": {"name": str(name), "class": type(tok).__name__,
                       "fingerprint": T.fingerprint(tok), "vocab_size": T.vocab_size(tok),
-                      "id_dtype": dtype.name, "width": width},
+                      "id_dtype": T.id_dtype(tok).name,
+                      "width": len(tok.vocab) if tok.is_multi_voc else None},
         "shard_size": shard_size,
         "max_notes": max_notes,
         "max_bytes": max_bytes,
         "transform": None if transform is None else getattr(transform, "__qualname__",
                                                             repr(transform)),
     }
-    out = Path(out_dir)
+
+
+def _open_run(out: Path, config: dict, tok, *, overwrite: bool) -> S.Manifest:
+    """The run's manifest in ``out``: resumed when its settings match ``config`` (else
+    :class:`RunMismatchError`), created when absent; stale temporary shards removed and the
+    tokenizer saved beside the shards."""
+    from ..representations import tokens as T
+
     if overwrite:
         _reset(out)
     if (out / S.MANIFEST).is_file():
@@ -770,97 +817,51 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     tok_path = out / S.TOKENIZER
     if not tok_path.is_file():
         T.save(tok, tok_path, overwrite=True)
+    return manifest
 
-    sch = S.schema(dtype, width=width, captions=src.captions is not None)
-    resumed = sum(r["inputs"] for r in manifest.shards.values())
-    asm = _Assembler(manifest, sch, shard_size, None)
 
-    def start_bar():  # after the workers: a forked worker must not inherit tqdm's thread
-        if progress:
-            from tqdm.auto import tqdm
+def _tasks(src: Source, asm: _Assembler, done: Callable[[int], bool],
+           shard_size: int) -> Iterator[tuple]:
+    """``(index, location, bytes)`` of every input whose shard is not done; inputs that come
+    with an error are quarantined at once, and the assembler learns where the source ends."""
+    n = 0
+    for index, item in src.items(want=lambda i: not done(i // shard_size)):
+        n = index + 1
+        if done(index // shard_size):
+            continue
+        if item.error is not None:
+            asm.reject_now(index, item.location, item.hash, item.error)
+            continue
+        asm.expect(index, item.location, item.hash, item.meta)
+        yield (index, item.location, item.data)
+    asm.source_done(n)
 
-            asm.bar = tqdm(total=src.total(), initial=resumed, unit="file",
-                           desc=f"tokenize {out.name}", smoothing=0.1, dynamic_ncols=True)
 
-    opts = _Options(max_notes=max_notes, sandbox=sandbox, transform=transform, fast=fast)
-    done = manifest.done
-
-    def tasks() -> Iterator[tuple]:
-        n = 0
-        for index, item in src.items(want=lambda i: not done(i // shard_size)):
-            n = index + 1
-            if done(index // shard_size):
-                continue
-            if item.error is not None:
-                asm.reject_now(index, item.location, item.hash, item.error)
-                continue
-            asm.expect(index, item.location, item.hash, item.meta)
-            yield (index, item.location, item.data)
-        asm.source_done(n)
-
-    if backend == "local":
-        pool = _LocalPool(max(1, workers), tok, str(tok_path), opts, timeout=timeout,
-                          prefetch=prefetch, start_method=start_method)
-        pool.on_start = start_bar
-    else:
-        pool = _RayPool(workers, tok.to_dict(), T.fingerprint(tok), opts, address=address,
-                        dtype=dtype, width=width)
-        start_bar()
-    t0 = time.perf_counter()
+def _drive(pool, tasks: Iterator[tuple], asm: _Assembler) -> None:
+    """Run every task through ``pool`` into ``asm``, until each shard is written."""
     try:
-        for result in pool.run(tasks()):
+        for result in pool.run(tasks):
             asm.add(result)
         for k in list(asm.pending):  # shards whose last results came after the source ended
             asm._flush(k)
     finally:
         if asm.bar is not None:
             asm.bar.close()
-    seconds = time.perf_counter() - t0
     if asm.pending:
         raise RuntimeError(f"internal error: shards {sorted(asm.pending)} were left unfinished")
+
+
+def _summarize(manifest: S.Manifest, asm: _Assembler, out: Path, *, seconds: float,
+               resumed: int, replaced: int, backend: str, workers: int) -> Summary:
+    """The :class:`Summary` of a run: totals over every shard, rates over this run's inputs."""
     totals = manifest.totals()
     errors = Counter()
     for r in manifest.shards.values():
         errors.update(x["error"] for x in r["rejected"])
-    summary = Summary(
+    return Summary(
         out_dir=str(out), inputs=totals["inputs"], rows=totals["rows"], rejected=totals["rejected"],
         errors=dict(errors), tokens=totals["tokens"], shards=totals["shards"], resumed=resumed,
         bytes=totals["bytes"], seconds=seconds,
         files_per_s=asm.inputs / seconds if seconds else 0.0,
         tokens_per_s=asm.tokens / seconds if seconds else 0.0,
-        workers_replaced=getattr(pool, "replaced", 0), backend=backend,
-        workers=workers or 0)
-    manifest.finish(asm.total if asm.total is not None else totals["inputs"],
-                    {k: v for k, v in summary.to_dict().items() if k != "out_dir"})
-    return summary
-
-
-# ---------------------------------------------------------------------------------- CLI
-
-def cli_main(args) -> int:
-    """``symbolic tokenize``: run :func:`tokenize` from parsed arguments, print the summary."""
-    import json
-    import sys
-
-    source = args.source
-    captions = args.captions
-    p = Path(source)
-    if captions is None and p.is_dir() and (p / "train.json").is_file() and (
-            (p / "midicaps.tar.gz").is_file() or (p / "midicaps.tar").is_file()
-            or (p / "lmd_full").is_dir()):
-        from .midicaps import MidiCaps
-
-        source = MidiCaps(p, split=args.split)  # a MidiCaps download folder
-    summary = tokenize(source, args.out, tokenizer=args.tokenizer, captions=captions,
-                       split=args.split, limit=args.limit, workers=args.workers,
-                       shard_size=args.shard_size, backend=args.backend, address=args.address,
-                       timeout=args.timeout or None, max_notes=args.max_notes or None,
-                       progress=not args.no_progress, overwrite=args.overwrite)
-    if args.json:
-        json.dump(summary.to_dict(), sys.stdout, indent=2)
-        print()
-    else:
-        print(summary)
-        if summary.rejected:
-            print(f"quarantine: {Path(args.out) / S.QUARANTINE}")
-    return 0
+        workers_replaced=replaced, backend=backend, workers=workers)
