@@ -443,10 +443,32 @@ def to_music21(score: symusic.Score, *, quantize=False):
     ``from_music21(to_music21(score, quantize=True))``. MusicXML needs durations that
     notation can express: POP909 files need ``quantize=True``.
     """
-    from music21 import chord, duration, key, meter, note, stream, tempo
+    from music21 import stream
 
     score = _require_tick_score(score, "to_music21")
-    tpq = score.ticks_per_quarter
+    positions = _Positions(score.ticks_per_quarter, _quantize_divisors(quantize))
+    marks = _conductor_marks(score, positions)
+    out = stream.Score()
+    for index, track in enumerate(score.tracks):
+        part = stream.Part()
+        part.partName = track.name
+        part.coreInsert(0, _instrument_for(int(track.program), bool(track.is_drum)))
+        for off, kind, values in marks:
+            if index == 0 or kind != "tempo":  # tempos go in the first Part only
+                part.coreInsert(off, _conductor_element(kind, values))
+        elements = _insert_notes(part, track, positions)
+        _attach_lyrics(track, elements, positions)
+        part.coreElementsChanged()
+        out.coreInsert(0, part)
+    if len(score.tracks) == 0:
+        for off, kind, values in marks:
+            out.coreInsert(off, _conductor_element(kind, values))
+    out.coreElementsChanged()
+    return out
+
+
+def _quantize_divisors(quantize) -> tuple[int, ...] | None:
+    """``to_music21``'s ``quantize`` as divisors of a quarter (None: ticks kept exact)."""
     if quantize is True:
         divisors = (4, 3)
     elif quantize is False or quantize is None:
@@ -455,75 +477,96 @@ def to_music21(score: symusic.Score, *, quantize=False):
         divisors = (quantize,) if isinstance(quantize, int) else tuple(quantize)
     if divisors is not None and (not divisors or any(int(d) != d or d <= 0 for d in divisors)):
         raise ConversionError(f"quantize divisors must be positive integers, got {quantize!r}")
+    return divisors
 
-    def positions(ticks, keep_positive=False):
-        """Integer positions and their unit denominator (quarters = pos / unit)."""
+
+@dataclass(frozen=True)
+class _Positions:
+    """Ticks to integer positions with their unit (quarters = position / unit): the ticks
+    themselves without ``divisors``, else ticks rounded to the nearest allowed fraction."""
+
+    tpq: int
+    divisors: tuple[int, ...] | None
+
+    def __call__(self, ticks, keep_positive: bool = False) -> tuple[np.ndarray, int]:
         ticks = np.asarray(ticks, dtype=np.int64)
-        if divisors is None:
-            return ticks, tpq
-        return _quantize_units(ticks, tpq, divisors, keep_positive=keep_positive)
+        if self.divisors is None:
+            return ticks, self.tpq
+        return _quantize_units(ticks, self.tpq, self.divisors, keep_positive=keep_positive)
 
-    out = stream.Score()
+
+def _conductor_marks(score: symusic.Score, positions: _Positions) -> list[tuple]:
+    """``(offset in quarters, kind, values)`` of every time signature, key signature and
+    tempo, in that order; :func:`_conductor_element` makes the music21 object of each."""
     ts = _sorted_events(score.time_signatures, "numerator", "denominator")
     ks = _sorted_events(score.key_signatures, "key", "tonality")
     tp = _sorted_events(score.tempos, "mspq")
     ts_pos, ts_unit = positions(ts["time"])
     ks_pos, ks_unit = positions(ks["time"])
     tp_pos, tp_unit = positions(tp["time"])
+    marks = [(Fraction(p, ts_unit), "time", (n, d)) for p, n, d in
+             zip(ts_pos.tolist(), ts["numerator"].tolist(), ts["denominator"].tolist())]
+    marks += [(Fraction(p, ks_unit), "key", (k, m)) for p, k, m in
+              zip(ks_pos.tolist(), ks["key"].tolist(), ks["tonality"].tolist())]
+    marks += [(Fraction(p, tp_unit), "tempo", (m,)) for p, m in
+              zip(tp_pos.tolist(), tp["mspq"].tolist())]
+    return marks
 
-    def conductor_events(with_tempos: bool):
-        for p, n, d in zip(ts_pos.tolist(), ts["numerator"].tolist(), ts["denominator"].tolist()):
-            yield Fraction(p, ts_unit), meter.TimeSignature(f"{n}/{d}")
-        for p, k, m in zip(ks_pos.tolist(), ks["key"].tolist(), ks["tonality"].tolist()):
-            yield Fraction(p, ks_unit), key.KeySignature(int(k)).asKey("minor" if m else "major")
-        if with_tempos:
-            for p, m in zip(tp_pos.tolist(), tp["mspq"].tolist()):
-                mm = tempo.MetronomeMark(number=6e7 / m, referent=duration.Duration(1.0))
-                yield Fraction(p, tp_unit), mm
 
-    for index, track in enumerate(score.tracks):
-        part = stream.Part()
-        part.partName = track.name
-        part.coreInsert(0, _instrument_for(int(track.program), bool(track.is_drum)))
-        for off, el in conductor_events(with_tempos=index == 0):
-            part.coreInsert(off, el)
-        notes = track.notes.numpy() if len(track.notes) else None
-        elements: dict[int, object] = {}  # onset position -> first element there (lyrics)
-        if notes is not None:
-            on, unit = positions(notes["time"])
-            dur, _ = positions(notes["duration"], keep_positive=True)
-            pitch, vel = notes["pitch"].astype(np.int64), notes["velocity"].astype(np.int64)
-            order = np.lexsort((pitch, vel, dur, on))
-            on, dur, pitch, vel = on[order], dur[order], pitch[order], vel[order]
-            new_group = np.ones(len(on), dtype=bool)
-            new_group[1:] = (on[1:] != on[:-1]) | (dur[1:] != dur[:-1]) | (vel[1:] != vel[:-1])
-            bounds = np.append(np.flatnonzero(new_group), len(on))
-            on_l, dur_l, pitch_l, vel_l = on.tolist(), dur.tolist(), pitch.tolist(), vel.tolist()
-            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                if b - a == 1:
-                    el = note.Note(pitch_l[a])
-                else:
-                    el = chord.Chord([note.Note(p) for p in pitch_l[a:b]])
-                el.duration = duration.Duration(Fraction(dur_l[a], unit))
-                if dur_l[a] == 0:
-                    el = el.getGrace()
-                el.volume.velocity = vel_l[a]
-                part.coreInsert(Fraction(on_l[a], unit), el)
-                elements.setdefault(on_l[a], el)
-        if len(track.lyrics):
-            lyrics = sorted(((ev.time, ev.text) for ev in track.lyrics), key=lambda x: x[0])
-            ly_pos, _ = positions([t for t, _ in lyrics])
-            for p, (_, text) in zip(ly_pos.tolist(), lyrics):
-                el = elements.get(p)
-                if el is not None:
-                    el.addLyric(text)
-        part.coreElementsChanged()
-        out.coreInsert(0, part)
-    if len(score.tracks) == 0:
-        for off, el in conductor_events(with_tempos=True):
-            out.coreInsert(off, el)
-    out.coreElementsChanged()
-    return out
+def _conductor_element(kind: str, values: tuple):
+    """A new music21 object for one conductor mark (an element lives in one stream only)."""
+    from music21 import duration, key, meter, tempo
+
+    if kind == "time":
+        return meter.TimeSignature(f"{values[0]}/{values[1]}")
+    if kind == "key":
+        return key.KeySignature(int(values[0])).asKey("minor" if values[1] else "major")
+    return tempo.MetronomeMark(number=6e7 / values[0], referent=duration.Duration(1.0))
+
+
+def _insert_notes(part, track, positions: _Positions) -> dict[int, object]:
+    """Insert ``track``'s notes into ``part``: notes sharing onset, duration and velocity as
+    one chord, zero-duration ones as grace notes. Returns onset position -> first element
+    there (where lyrics go)."""
+    from music21 import chord, duration, note
+
+    elements: dict[int, object] = {}
+    if not len(track.notes):
+        return elements
+    notes = track.notes.numpy()
+    on, unit = positions(notes["time"])
+    dur, _ = positions(notes["duration"], keep_positive=True)
+    pitch, vel = notes["pitch"].astype(np.int64), notes["velocity"].astype(np.int64)
+    order = np.lexsort((pitch, vel, dur, on))
+    on, dur, pitch, vel = on[order], dur[order], pitch[order], vel[order]
+    new_group = np.ones(len(on), dtype=bool)
+    new_group[1:] = (on[1:] != on[:-1]) | (dur[1:] != dur[:-1]) | (vel[1:] != vel[:-1])
+    bounds = np.append(np.flatnonzero(new_group), len(on))
+    on_l, dur_l, pitch_l, vel_l = on.tolist(), dur.tolist(), pitch.tolist(), vel.tolist()
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b - a == 1:
+            el = note.Note(pitch_l[a])
+        else:
+            el = chord.Chord([note.Note(p) for p in pitch_l[a:b]])
+        el.duration = duration.Duration(Fraction(dur_l[a], unit))
+        if dur_l[a] == 0:
+            el = el.getGrace()
+        el.volume.velocity = vel_l[a]
+        part.coreInsert(Fraction(on_l[a], unit), el)
+        elements.setdefault(on_l[a], el)
+    return elements
+
+
+def _attach_lyrics(track, elements: dict[int, object], positions: _Positions) -> None:
+    """Each lyric of ``track`` on the element starting at its position (else not carried)."""
+    if not len(track.lyrics):
+        return
+    lyrics = sorted(((ev.time, ev.text) for ev in track.lyrics), key=lambda x: x[0])
+    ly_pos, _ = positions([t for t, _ in lyrics])
+    for p, (_, text) in zip(ly_pos.tolist(), lyrics):
+        el = elements.get(p)
+        if el is not None:
+            el.addLyric(text)
 
 
 def _music21_parts(obj, source):
@@ -621,7 +664,7 @@ def from_music21(obj, *, ticks_per_quarter: int = 480, source=None,
       them in every part). Lyrics (``rawText``) go on the note's track at its onset.
     - Repeats are not expanded unless ``expand_repeats=True`` (music21 ``expandRepeats``).
     """
-    from music21 import chord, harmony, key, meter, note, stream, tempo
+    from music21 import stream
 
     if grace_notes not in ("keep", "drop"):
         raise ConversionError(f"grace_notes must be 'keep' or 'drop', got {grace_notes!r}")
@@ -637,115 +680,150 @@ def from_music21(obj, *, ticks_per_quarter: int = 480, source=None,
             raise ConversionError(f"cannot expand repeats: {exc}", source=source) from exc
         parts = _music21_parts(obj, source)
 
-    def tick(q) -> int:
-        return int(round(q * tpq))
-
     out = symusic.Score(tpq)
-    # conductor events: (tick, priority, order, value); priority = part index (-1: top level)
-    tempos, sigs, keys = [], [], []
-
-    def gather_conductor(flat, base, prio):
-        for i, el in enumerate(flat.getElementsByClass((tempo.MetronomeMark, meter.TimeSignature,
-                                                        key.KeySignature))):
-            t = tick(base + el.offset)
-            if isinstance(el, tempo.MetronomeMark):
-                qpm = el.getQuarterBPM()
-                if qpm:
-                    tempos.append((t, prio, i, int(round(6e7 / qpm))))
-            elif isinstance(el, meter.TimeSignature):
-                if el.numerator and el.denominator:
-                    sigs.append((t, prio, i, (int(el.numerator), int(el.denominator))))
-            elif el.sharps is not None:
-                mode = getattr(el, "mode", None)
-                keys.append((t, prio, i, (int(el.sharps), 1 if mode == "minor" else 0)))
-
+    conductor = _Conductor(tpq)
     if not (len(parts) == 1 and parts[0] is obj):
-        top = obj.getElementsNotOfClass(stream.Stream).stream()
-        gather_conductor(top, 0, -1)
-
+        conductor.gather(obj.getElementsNotOfClass(stream.Stream).stream(), 0, -1)
     for index, part in enumerate(parts):
         base = part.getOffsetBySite(obj) if part is not obj else 0
         flat = part.flatten()
-        gather_conductor(flat, base, index)
-        inst = part.getInstrument(returnDefault=False, recurse=True)
-        is_drum = _is_drum_part(inst, flat)
-        program = int(inst.midiProgram) if inst is not None and inst.midiProgram is not None else 0
-        name = part.partName if isinstance(part, stream.Part) and part.partName else ""
-        on, end, pitch, vel, fwd, back = [], [], [], [], [], []
-        lyrics = []
-        for el in flat.notes:
-            if isinstance(el, harmony.Harmony):
-                continue
-            grace = el.duration.isGrace
-            if grace and grace_notes == "drop":
-                continue
-            start_q = base + el.offset
-            t0 = tick(start_q)
-            t1 = t0 if grace else tick(start_q + el.duration.quarterLength)
-            if isinstance(el, chord.ChordBase):
-                members = list(el.notes)
-                chord_vel = el.volume.velocity if el.hasVolumeInformation() else None
-            else:
-                members = [el]
-                chord_vel = None
-            for m in members:
-                v = m.volume.velocity if m.hasVolumeInformation() else None
-                if v is None:
-                    v = chord_vel if chord_vel is not None else DEFAULT_VELOCITY
-                if isinstance(m, note.Unpitched):
-                    p = _unpitched_key(m)
-                else:
-                    p = int(m.pitch.midi)
-                tie = m.tie
-                ttype = tie.type if tie is not None else None
-                on.append(t0)
-                end.append(t1)
-                pitch.append(p)
-                vel.append(v)
-                fwd.append(ttype in ("start", "continue"))
-                back.append(ttype in ("stop", "continue"))
-            for ly in el.lyrics:
-                if ly.rawText:
-                    lyrics.append((t0, ly.rawText))
-        track = symusic.Track(name, program, is_drum)
-        if on:
-            on_a, end_a = np.asarray(on, np.int64), np.asarray(end, np.int64)
-            pitch_a, vel_a = np.asarray(pitch, np.int64), np.asarray(vel, np.int64)
-            keep, end_a = _merge_ties(on_a, end_a, pitch_a,
-                                      np.asarray(fwd), np.asarray(back))
-            if (pitch_a < 0).any() or (pitch_a > 127).any():
-                raise ConversionError("pitch outside MIDI range 0..127", source=source)
-            track.notes = _notes_from_arrays(on_a[keep], end_a[keep] - on_a[keep],
-                                             pitch_a[keep], np.clip(vel_a[keep], 0, 127))
-        for t, text in lyrics:
-            track.lyrics.append(symusic.TextMeta(t, text))
-        out.tracks.append(track)
-
-    def first_part_per_tick(events):
-        events.sort(key=lambda e: (e[0], e[1], e[2]))
-        kept, seen = [], {}
-        for t, prio, _, value in events:
-            if seen.setdefault(t, prio) == prio:
-                kept.append((t, value))
-        return kept
-
-    tp = first_part_per_tick(tempos)
-    if tp:
-        out.tempos = symusic.Tempo.from_numpy(np.asarray([t for t, _ in tp], np.int32),
-                                              np.asarray([m for _, m in tp], np.int32))
-    sg = first_part_per_tick(sigs)
-    if sg:
-        out.time_signatures = symusic.TimeSignature.from_numpy(
-            np.asarray([t for t, _ in sg], np.int32),
-            np.asarray([v[0] for _, v in sg], np.uint8),
-            np.asarray([v[1] for _, v in sg], np.uint8))
-    kk = first_part_per_tick(keys)
-    if kk:
-        out.key_signatures = symusic.KeySignature.from_numpy(
-            np.asarray([t for t, _ in kk], np.int32),
-            np.asarray([v[0] for _, v in kk], np.int8),
-            np.asarray([v[1] for _, v in kk], np.uint8))
+        conductor.gather(flat, base, index)
+        out.tracks.append(_music21_track(part, flat, base, tpq, grace_notes, source))
+    conductor.write(out)
     return out
+
+
+def _tick_of(quarters, tpq: int) -> int:
+    return int(round(quarters * tpq))
+
+
+class _Conductor:
+    """Tempos, time and key signatures gathered from every part of a music21 stream, each as
+    ``(tick, priority, order, value)`` with priority the part index (-1: the top level)."""
+
+    def __init__(self, tpq: int):
+        self.tpq = tpq
+        self.tempos: list[tuple] = []
+        self.sigs: list[tuple] = []
+        self.keys: list[tuple] = []
+
+    def gather(self, flat, base, prio: int) -> None:
+        from music21 import key, meter, tempo
+
+        for i, el in enumerate(flat.getElementsByClass((tempo.MetronomeMark, meter.TimeSignature,
+                                                        key.KeySignature))):
+            t = _tick_of(base + el.offset, self.tpq)
+            if isinstance(el, tempo.MetronomeMark):
+                qpm = el.getQuarterBPM()
+                if qpm:
+                    self.tempos.append((t, prio, i, int(round(6e7 / qpm))))
+            elif isinstance(el, meter.TimeSignature):
+                if el.numerator and el.denominator:
+                    self.sigs.append((t, prio, i, (int(el.numerator), int(el.denominator))))
+            elif el.sharps is not None:
+                mode = getattr(el, "mode", None)
+                self.keys.append((t, prio, i, (int(el.sharps), 1 if mode == "minor" else 0)))
+
+    def write(self, out: symusic.Score) -> None:
+        """Set ``out``'s tempos and signatures: per tick, those of the first part holding any
+        (music21 repeats them in every part)."""
+        tp = _first_part_per_tick(self.tempos)
+        if tp:
+            out.tempos = symusic.Tempo.from_numpy(np.asarray([t for t, _ in tp], np.int32),
+                                                  np.asarray([m for _, m in tp], np.int32))
+        sg = _first_part_per_tick(self.sigs)
+        if sg:
+            out.time_signatures = symusic.TimeSignature.from_numpy(
+                np.asarray([t for t, _ in sg], np.int32),
+                np.asarray([v[0] for _, v in sg], np.uint8),
+                np.asarray([v[1] for _, v in sg], np.uint8))
+        kk = _first_part_per_tick(self.keys)
+        if kk:
+            out.key_signatures = symusic.KeySignature.from_numpy(
+                np.asarray([t for t, _ in kk], np.int32),
+                np.asarray([v[0] for _, v in kk], np.int8),
+                np.asarray([v[1] for _, v in kk], np.uint8))
+
+
+def _first_part_per_tick(events: list[tuple]) -> list[tuple]:
+    """``(tick, value)`` of the events of the first part (lowest priority) at each tick."""
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    kept, seen = [], {}
+    for t, prio, _, value in events:
+        if seen.setdefault(t, prio) == prio:
+            kept.append((t, value))
+    return kept
+
+
+def _music21_track(part, flat, base, tpq: int, grace_notes: str, source) -> symusic.Track:
+    """One track from a part-like stream (``flat``: its flattened elements, at ``base``
+    quarters): name, program, drum flag, notes with ties merged, lyrics."""
+    from music21 import stream
+
+    inst = part.getInstrument(returnDefault=False, recurse=True)
+    is_drum = _is_drum_part(inst, flat)
+    program = int(inst.midiProgram) if inst is not None and inst.midiProgram is not None else 0
+    name = part.partName if isinstance(part, stream.Part) and part.partName else ""
+    cols, lyrics = _music21_note_rows(flat, base, tpq, grace_notes)
+    track = symusic.Track(name, program, is_drum)
+    if cols[0]:
+        on_a, end_a = np.asarray(cols[0], np.int64), np.asarray(cols[1], np.int64)
+        pitch_a, vel_a = np.asarray(cols[2], np.int64), np.asarray(cols[3], np.int64)
+        keep, end_a = _merge_ties(on_a, end_a, pitch_a, np.asarray(cols[4]), np.asarray(cols[5]))
+        if (pitch_a < 0).any() or (pitch_a > 127).any():
+            raise ConversionError("pitch outside MIDI range 0..127", source=source)
+        track.notes = _notes_from_arrays(on_a[keep], end_a[keep] - on_a[keep],
+                                         pitch_a[keep], np.clip(vel_a[keep], 0, 127))
+    for t, text in lyrics:
+        track.lyrics.append(symusic.TextMeta(t, text))
+    return track
+
+
+def _music21_note_rows(flat, base, tpq: int, grace_notes: str) -> tuple[tuple, list]:
+    """Columns ``(onset, end, pitch, velocity, tied forward, tied back)``, one entry per note
+    or chord member (ticks), and ``(tick, text)`` of every lyric; chord symbols are skipped."""
+    from music21 import chord, harmony
+
+    cols: tuple[list, ...] = ([], [], [], [], [], [])
+    lyrics = []
+    for el in flat.notes:
+        if isinstance(el, harmony.Harmony):
+            continue
+        grace = el.duration.isGrace
+        if grace and grace_notes == "drop":
+            continue
+        start_q = base + el.offset
+        t0 = _tick_of(start_q, tpq)
+        t1 = t0 if grace else _tick_of(start_q + el.duration.quarterLength, tpq)
+        if isinstance(el, chord.ChordBase):
+            members = list(el.notes)
+            chord_vel = el.volume.velocity if el.hasVolumeInformation() else None
+        else:
+            members, chord_vel = [el], None
+        for m in members:
+            ttype = m.tie.type if m.tie is not None else None
+            row = (t0, t1, _member_pitch(m), _member_velocity(m, chord_vel),
+                   ttype in ("start", "continue"), ttype in ("stop", "continue"))
+            for col, value in zip(cols, row):
+                col.append(value)
+        for ly in el.lyrics:
+            if ly.rawText:
+                lyrics.append((t0, ly.rawText))
+    return cols, lyrics
+
+
+def _member_pitch(m) -> int:
+    from music21 import note
+
+    return _unpitched_key(m) if isinstance(m, note.Unpitched) else int(m.pitch.midi)
+
+
+def _member_velocity(m, chord_vel) -> int:
+    """A note's own velocity, else its chord's, else :data:`DEFAULT_VELOCITY`."""
+    v = m.volume.velocity if m.hasVolumeInformation() else None
+    if v is None:
+        v = chord_vel if chord_vel is not None else DEFAULT_VELOCITY
+    return v
 
 
 def _music21_source(obj) -> str | None:
