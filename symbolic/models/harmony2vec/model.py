@@ -31,7 +31,8 @@ class Harmony2Vec(nn.Module, HubModel, library_name="symbolic",
     Parameters: ``center`` and ``context`` embeddings ``[V, dim]``. Buffers (saved with the
     weights): ``vocab`` (int64 masks ``[V]``), ``counts`` (training frequency ``[V]``),
     ``key_counts`` (``[2, V]``: slice counts relative to the tonic in major and minor
-    passages, :func:`~symbolic.models.harmony2vec.vocab.key_slice_counts`). ``settings`` records the recipe.
+    passages, :func:`~symbolic.models.harmony2vec.vocab.key_slice_counts`). ``settings``
+    records the recipe (:class:`~symbolic.models.harmony2vec.settings.Settings` as a dict).
     ``forward(center, context, negatives, weight)`` is the mean negative-sampling loss of a
     batch of ``[B]`` centre ids, ``[B]`` context ids and ``[B, K]`` negative ids.
     """
