@@ -11,6 +11,7 @@ import os
 
 __all__ = [
     "SymbolicError",
+    "TickTimeError",
     "ParseError",
     "MidiParseError",
     "UnsupportedFormatError",
@@ -53,6 +54,10 @@ class SymbolicError(Exception):
 
     def __reduce__(self):  # keep the two fields across process boundaries (worker pools)
         return (type(self), (self.reason, self.source))
+
+
+class TickTimeError(SymbolicError, TypeError):
+    """A function that works in ticks got a score in quarter or second time, or no score."""
 
 
 class ParseError(SymbolicError, ValueError):
