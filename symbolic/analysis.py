@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import symusic
 
-from .timing import ticks_to_seconds
+from .timeline import as_tick, ticks_to_seconds
 
 __all__ = ["describe", "format_description"]
 
@@ -42,8 +42,7 @@ def describe(score: symusic.Score, *, source: str | None = None, chords: bool = 
     """
     from . import harmony
 
-    if not isinstance(score, symusic.core.ScoreTick):
-        score = score.to("tick")
+    score = as_tick(score)
     tpq = score.ticks_per_quarter
     end = int(score.end())
     tracks = []

@@ -36,6 +36,7 @@ import numpy as np
 import symusic
 
 from .errors import ChordLabelError, EmptyScoreError, ParseError
+from .timeline import bar_lines, beat_lines, meter_changes, meter_span_end, require_tick
 
 __all__ = [
     "Chord",
@@ -54,6 +55,7 @@ __all__ = [
     "parse_chords",
     "cmhrnn_indices",
     "chord_masks",
+    "nearest_quality",
     "beat_grid",
     "segment_boundaries",
     "pitch_class_profiles",
@@ -238,7 +240,7 @@ def _degree_semitones(text: str, label) -> int:
     return st % 12
 
 
-def _nearest_quality(intervals: frozenset[int]) -> str:
+def nearest_quality(intervals: frozenset[int]) -> str:
     """The canonical quality whose interval set overlaps ``intervals`` best (Jaccard)."""
     def key(item):
         q, iv = item
@@ -458,7 +460,7 @@ def _parse_harte(text: str, label: str) -> Chord:
         raise ChordLabelError("the degree list removes every note", source=label)
     found = _BY_INTERVALS.get(frozenset(intervals))
     if found is None:
-        found = short if short else _nearest_quality(frozenset(intervals))
+        found = short if short else nearest_quality(frozenset(intervals))
     bass = None
     if bass_text:
         if bass_text[0].isdigit() or bass_text[0] in "#b":
@@ -584,15 +586,9 @@ class ChordSequence:
 # Grids and pitch-class profiles
 # ---------------------------------------------------------------------------------------------
 
-def _require_tick(score) -> None:
-    if not isinstance(score, symusic.core.ScoreTick):
-        raise TypeError(f"expected a tick-time symusic.Score, got {type(score).__name__} "
-                        "(convert with score.to('tick'))")
-
-
 def _select_tracks(score: symusic.Score, tracks, exclude_drums: bool):
     """The tracks to analyse: all (drums aside), or those named or indexed in ``tracks``."""
-    _require_tick(score)
+    require_tick(score)
     if tracks is None:
         return [t for t in score.tracks if not (exclude_drums and t.is_drum)]
     if isinstance(tracks, (str, int)):
@@ -639,33 +635,22 @@ def _score_end(score: symusic.Score, exclude_drums: bool = True, tracks=None) ->
 def beat_grid(score: symusic.Score, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(beats, downbeats)``: tick arrays of every beat and bar start, from the time signatures.
 
-    A beat is one denominator unit (``4 * tpq / denominator`` ticks), except compound meters
-    (6/8, 9/8, 12/8...) where it is a dotted unit. No time signature means 4/4. The grid covers
-    ``[0, end)``; ``end`` defaults to the end of the last note.
+    Bars and beats are :func:`symbolic.timeline.bar_lines` and
+    :func:`~symbolic.timeline.beat_lines`: a beat is one denominator unit
+    (``4 * tpq / denominator`` ticks), except compound meters (6/8, 9/8, 12/8...) where it is a
+    dotted unit. 4/4 before the first time signature (and without any); of two signatures at
+    one tick the larger wins. The grid covers ``[0, end)``, and further to the first meter
+    change at or after ``end`` (a meter that starts before ``end`` is laid whole); ``end``
+    defaults to the end of the last note.
     """
-    _require_tick(score)
+    require_tick(score)
     tpq = score.ticks_per_quarter
-    end = _score_end(score) if end is None else int(end)
-    end = max(end, 1)
-    ts = sorted((int(t.time), int(t.numerator), int(t.denominator))
-                for t in score.time_signatures)
-    if not ts or ts[0][0] > 0:
-        ts.insert(0, (0, 4, 4))
-    beats, bars = [], []
-    for k, (t0, num, den) in enumerate(ts):
-        t1 = ts[k + 1][0] if k + 1 < len(ts) else end
-        if t1 <= t0 or t0 >= end:
-            continue
-        num, den = max(num, 1), max(den, 1)
-        unit = 4 * tpq / den
-        compound = den >= 8 and num > 3 and num % 3 == 0
-        beat = unit * 3 if compound else unit
-        bar = unit * num
-        beats.append(t0 + np.arange(0, t1 - t0, beat))
-        bars.append(t0 + np.arange(0, t1 - t0, bar))
-    beats = np.unique(np.rint(np.concatenate(beats)).astype(np.int64))
-    bars = np.unique(np.rint(np.concatenate(bars)).astype(np.int64))
-    return beats, bars
+    end = max(_score_end(score) if end is None else int(end), 1)
+    changes = meter_changes(score, same_tick="largest")
+    cut = meter_span_end(changes, end)
+    bars, nums, dens = bar_lines(changes, tpq, end)
+    beats = beat_lines(bars, nums, dens, tpq)
+    return np.unique(beats[beats < cut]), np.unique(bars[bars < cut])
 
 
 def segment_boundaries(score: symusic.Score, segment: str = "beat", *, beats=None,

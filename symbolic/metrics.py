@@ -58,6 +58,7 @@ import numpy as np
 import symusic
 
 from .errors import EmptyScoreError
+from .timeline import as_tick, bar_lines, meter_changes, meter_span_end
 
 __all__ = [
     "pitch_range",
@@ -128,24 +129,15 @@ class _Columns:
     drum: np.ndarray  # bool per note
     length: int  # MusPy's song length in ticks (0 without tracks)
     tpq: int
-    ts: dict  # time signatures as arrays: time, numerator, denominator
+    meter: tuple  # timeline.meter_changes: (ticks, numerators, denominators)
 
     @property
     def pitched(self) -> np.ndarray:
         return self.pitch[~self.drum]
 
 
-def _tick_score(score: symusic.Score):
-    if not isinstance(score, (symusic.core.ScoreTick, symusic.core.ScoreQuarter,
-                              symusic.core.ScoreSecond)):
-        raise TypeError(f"expected a symusic.Score, got {type(score).__name__}")
-    if not isinstance(score, symusic.core.ScoreTick):
-        score = score.to("tick")
-    return score
-
-
 def _columns(score: symusic.Score) -> _Columns:
-    score = _tick_score(score)
+    score = as_tick(score)
     times, ends, pitches, drums, last = [], [], [], [], []
     for track in score.tracks:
         n = track.notes.numpy()
@@ -166,13 +158,10 @@ def _columns(score: symusic.Score) -> _Columns:
     if len(time) and time.min() < 0:
         raise ValueError(f"a note starts before tick 0 (at {int(time.min())}); metrics need "
                          "times >= 0 (shift the score first)")
-    ts = score.time_signatures.numpy() if len(score.time_signatures) else {
-        "time": np.zeros(0, np.int64), "numerator": np.zeros(0, np.int64),
-        "denominator": np.zeros(0, np.int64)}
     return _Columns(
         time=time, end=cat(ends, np.int64), pitch=cat(pitches, np.int64),
         drum=cat(drums, bool), length=max(last, default=0),
-        tpq=int(score.ticks_per_quarter), ts=ts,
+        tpq=int(score.ticks_per_quarter), meter=meter_changes(score),
     )
 
 
@@ -353,26 +342,15 @@ def _bars(c: _Columns, measure_resolution=None, bar_ticks=None) -> tuple[np.ndar
         b = np.concatenate([b, np.arange(b[-1] + step, length + step + 1, step, dtype=np.int64)])
         n = np.searchsorted(b, length, side="right")
         return b[:n], np.diff(b[: n + 1])
-    # From the time signatures: 4/4 until the first one; the last one at a tick wins.
-    t = np.asarray(c.ts["time"], dtype=np.int64)
-    num = np.asarray(c.ts["numerator"], dtype=np.int64)
-    den = np.asarray(c.ts["denominator"], dtype=np.int64)
-    order = np.argsort(t, kind="stable")
-    t, num, den = t[order], num[order], den[order]
-    if len(t) == 0 or t[0] > 0:
-        t, num, den = np.r_[0, t], np.r_[4, num], np.r_[4, den]
-    last = np.append(t[1:] != t[:-1], True)
-    t, num, den = t[last], num[last], den[last]
-    bar_len = np.maximum(np.rint(4 * c.tpq * num / np.maximum(den, 1)).astype(np.int64), 1)
-    stops = np.append(t[1:], length + 1)
-    # One arange per time-signature segment (a handful per file), not per note.
-    segs = [(np.arange(a, b, w, dtype=np.int64), w) for a, b, w in zip(t, stops, bar_len)
-            if a <= length]
-    starts = np.concatenate([s for s, _ in segs])
-    nominal = np.concatenate([np.full(len(s), w, dtype=np.int64) for s, w in segs])
-    # A bar cut short by the next time signature is as long as it lasts.
-    widths = np.minimum(nominal, np.append(np.diff(starts), nominal[-1]))
-    return starts, widths
+    # From the time signatures (timeline.bar_lines, 4/4 before the first): the bars of every
+    # meter that starts in [0, length], each laid whole up to the next change.
+    lines, nums, dens = bar_lines(c.meter, c.tpq, length + 1)
+    n = np.searchsorted(lines[:-1], meter_span_end(c.meter, length + 1))
+    widths = np.diff(lines[: n + 1])
+    # The last bar keeps its nominal length: a time signature after the song's end does not
+    # cut it short.
+    widths[-1] = max(1, int(np.rint(4 * c.tpq * nums[n - 1] / dens[n - 1])))
+    return lines[:n], widths
 
 
 def bar_starts(score: symusic.Score, *, measure_resolution: int | None = None,

@@ -77,6 +77,7 @@ import numpy as np
 import symusic
 
 from ..errors import EncodeError, ParseError
+from ..timeline import require_tick
 from ..harmony import (
     CMHRNN_QUALITIES,
     NO_CHORD,
@@ -386,7 +387,7 @@ def chords_from_track(track) -> ChordSequence:
     quality the one whose intervals match the pitch classes (else the nearest by overlap). The
     span runs from the onset to the longest note's end. Ticks as in the track.
     """
-    from ..harmony import _nearest_quality
+    from ..harmony import nearest_quality
 
     time, dur, pitch, _ = _note_columns([track])
     if len(time) == 0:
@@ -401,7 +402,7 @@ def chords_from_track(track) -> ChordSequence:
     q = _MASK_QUALITY[mask]
     for k in np.flatnonzero(q < 0).tolist():  # not a known quality: the nearest one
         m = int(mask[k])
-        nearest = _nearest_quality(frozenset(i for i in range(12) if m >> i & 1))
+        nearest = nearest_quality(frozenset(i for i in range(12) if m >> i & 1))
         q[k] = _QUALITY_NAMES.index(nearest)
     chords = [chord_of_id(i) for i in (1 + (root * _NQ + q) * 13 + 12).tolist()]
     return ChordSequence(time[first], np.maximum.reduceat(end, first), chords)
@@ -522,8 +523,7 @@ def from_score(score: symusic.Score, *, melody="MELODY", chords=None,
     from ``bar_ticks`` (e.g. annotated downbeats) or the time signatures. ``strict`` raises
     :class:`~symbolic.errors.EncodeError` when a melody note would be altered or dropped.
     """
-    if not isinstance(score, symusic.core.ScoreTick):
-        raise EncodeError(f"expects a tick-time symusic.Score, got {type(score).__name__}", source)
+    require_tick(score, source or "leadsheet.encode")
     chord_track = None
     if chords is None:
         names = [t.name.upper() for t in score.tracks]
@@ -558,7 +558,7 @@ def from_pop909(song, *, strict: bool = False) -> LeadSheet:
     time signatures are wrong in most files). ``song``: a
     :class:`~symbolic.data.pop909.Pop909Song`.
     """
-    from ..timing import seconds_to_ticks
+    from ..timeline import seconds_to_ticks
 
     score = song.score
     nb, nc = int(song.downbeats.sum()), len(song.chords)
