@@ -33,6 +33,7 @@ from .errors import (
     UnsupportedFormatError,
     source_name,
 )
+from .timeline import as_tick
 
 __all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS"]
 
@@ -336,8 +337,7 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
         raise UnsupportedFormatError(
             f"cannot save as {path.suffix or 'a file without suffix'!r}; use one of "
             f"{sorted(_SAVE)}", path)
-    if not isinstance(score, symusic.core.ScoreTick):
-        score = score.to("tick") if hasattr(score, "to") else score
+    score = as_tick(score)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "midi":
         score.dump_midi(str(path))

@@ -64,6 +64,7 @@ import numpy as np
 import symusic
 
 from ..errors import ParseError, UnsupportedFormatError
+from ..timeline import as_tick
 from . import EncodeReport
 from .meter import MetricGrid, ScoreMeta
 
@@ -181,8 +182,7 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
     """
     if mode not in ("merged", "tracks"):
         raise ValueError(f"mode must be 'merged' or 'tracks', got {mode!r}")
-    if not isinstance(score, symusic.core.ScoreTick):
-        score = score.to("tick")
+    score = as_tick(score)
     if grid is None:
         grid = MetricGrid.from_score(score, resolution=resolution, bar_ticks=bar_ticks)
     meta = ScoreMeta.from_score(score, grid)

@@ -49,6 +49,7 @@ import numpy as np
 import symusic
 
 from ..errors import ParseError
+from ..timeline import as_tick
 from . import EncodeReport
 from .meter import MetricGrid, ScoreMeta
 
@@ -171,18 +172,7 @@ def meter_beats(score: symusic.Score, end: int | None = None) -> np.ndarray:
     """Beat-start ticks from the time signatures, covering ``[0, end)`` (default: the score's
     end) in whole bars: the denominator's note value per beat, dotted in compound meters (6/8,
     9/8, 12/8...)."""
-    return _grid_beats(MetricGrid.from_score(score, end=end))
-
-
-def _grid_beats(grid: MetricGrid) -> np.ndarray:
-    bar_len = np.diff(grid.bar_ticks).astype(np.float64)
-    num, den = np.maximum(grid.numerators, 1), np.maximum(grid.denominators, 1)
-    beat = 4.0 * grid.ticks_per_quarter / den
-    beat = np.where((den >= 8) & (num > 3) & (num % 3 == 0), 3 * beat, beat)
-    count = np.maximum(1, np.ceil(bar_len / beat - 1e-9)).astype(np.int64)
-    bar = np.repeat(np.arange(grid.n_bars), count)
-    k = np.arange(len(bar)) - np.repeat(np.cumsum(count) - count, count)
-    return np.rint(grid.bar_ticks[bar] + k * beat[bar]).astype(np.int64)
+    return MetricGrid.from_score(score, end=end).beat_ticks()
 
 
 def _boundaries(starts: np.ndarray, end: int, tpq: int) -> np.ndarray:
@@ -232,8 +222,7 @@ def encode(score: symusic.Score, *, beats=None, boundaries=None, drums: bool = F
     ``low`` is the decode octave the report's ``kept_exact`` compares with. ``strict=True``
     raises :class:`~symbolic.errors.EncodeError` unless every note would decode unchanged.
     """
-    if not isinstance(score, symusic.core.ScoreTick):
-        score = score.to("tick")
+    score = as_tick(score)
     tpq = score.ticks_per_quarter
     onset, note_end, pitch, n_drums = _notes(score, drums)
     end = np.maximum(note_end, onset + 1)  # a zero-length note sounds for one tick
@@ -244,7 +233,7 @@ def encode(score: symusic.Score, *, beats=None, boundaries=None, drums: bool = F
         if len(edges) < 2 or edges[0] != 0 or np.any(np.diff(edges) <= 0):
             raise ValueError("boundaries must start at 0 and increase, with at least two edges")
     elif beats is None:
-        edges = _boundaries(_grid_beats(grid), score_end, tpq)
+        edges = _boundaries(grid.beat_ticks(), score_end, tpq)
     elif isinstance(beats, str):
         if beats != "quarter":
             raise ValueError(f"beats must be None, 'quarter' or an array of ticks, got {beats!r}")
