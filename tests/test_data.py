@@ -78,3 +78,53 @@ def test_iter_scores_records_failures(tmp_path):
     assert [str(s) for s, _ in got] == ["corpus:bach/bwv66.6"]
     assert [f.error for f in failures] == ["MidiParseError", "DataNotFoundError"]
     assert "bad.mid" in str(failures[0])
+
+
+# ------------------------------------------------------------------------ corpus sources
+
+def test_pop909_source_lists_song_files_of_a_split(pop909, pop909_root):
+    from symbolic.data.sources import PathsSource, open_source, pop909_source
+
+    src = pop909_source("test", path=pop909_root)
+    assert isinstance(src, PathsSource)
+    assert [p.rsplit("/", 1)[-1] for p in src.paths] == [f"{i:03d}.mid" for i in range(874, 910)]
+    first = next(src.scores())
+    assert first[0].endswith("874.mid") and first[1].note_num() == pop909.score(874).note_num()
+    assert first[2] is None
+    assert len(open_source("pop909:valid", limit=5)) == 5  # the data_root() copy, by name
+
+
+def test_music21_collection_source_gives_midi_bytes_and_scores():
+    import symbolic
+    from symbolic.data.sources import NamesSource, open_source
+
+    src = open_source("music21:bach_chorales:test", limit=2)
+    assert isinstance(src, NamesSource)
+    assert src.names == list(piece_names("bach_chorales", "test")[:2])
+    items = list(src.items(want=lambda i: i == 1))
+    assert items[0][1].data is None and items[1][1].error is None
+    from_bytes = symbolic.load(items[1][1].data)
+    direct = dict((name, score) for name, score, _ in src.scores())
+    assert from_bytes.note_num() == direct[src.names[1]].note_num() > 0
+    with pytest.raises(DataNotFoundError):
+        open_source("music21:no_such_collection")
+
+
+def test_source_scores_records_failures(tmp_path):
+    import symusic
+
+    from symbolic.data.sources import FolderSource
+
+    score = symusic.Score(480)
+    track = symusic.Track("piano", 0, False)
+    track.notes.append(symusic.Note(0, 480, 60, 80))
+    score.tracks.append(track)
+    score.dump_midi(str(tmp_path / "good.mid"))
+    (tmp_path / "bad.mid").write_bytes(b"MThd not really")
+    (tmp_path / "skip.txt").write_text("not listed")
+    failures = []
+    got = [(loc, s.note_num()) for loc, s, _ in FolderSource(tmp_path).scores(failures=failures)]
+    assert got == [("good.mid", 1)]
+    assert [(f.source, f.error) for f in failures] == [("bad.mid", "MidiParseError")]
+    flat = FolderSource(tmp_path, suffixes=(".txt",), recursive=False)
+    assert flat.locations() == ["skip.txt"] and flat.describe()["suffixes"] == [".txt"]

@@ -7,8 +7,9 @@ import pytest
 
 import symbolic
 from midicaps_fixture import build
-from symbolic.data.midicaps import (FIELDS, Captions, FolderSource, MidiCaps, PathsSource,
-                                    TarSource, content_hash, open_source)
+from symbolic.data.captions import Captions
+from symbolic.data.midicaps import FIELDS, MidiCaps
+from symbolic.data.sources import FolderSource, PathsSource, TarSource, content_hash, open_source
 from symbolic.errors import DataNotFoundError, ParseError
 
 REPO = Path(__file__).resolve().parents[1]

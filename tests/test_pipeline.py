@@ -19,7 +19,7 @@ import pytest
 import midicaps_fixture as M
 from symbolic.data import bpe
 from symbolic.data import shards as S
-from symbolic.data.midicaps import content_hash
+from symbolic.data.sources import content_hash
 from symbolic.data.pipeline import RunMismatchError, tokenize
 from symbolic.representations import tokens as T
 

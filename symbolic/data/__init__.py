@@ -1,8 +1,33 @@
-"""Corpora: POP909, music21's bundled corpus, any folder of MIDI files.
+"""Corpora and corpus sources: where training and tokenizing read music from.
 
-Each corpus module reads data from a path (never downloads) and yields ``symusic.Score``
-objects plus whatever annotations the corpus carries. ``data_root()`` finds the shared data
-folder: the ``SYMBOLIC_DATA`` environment variable, else ``../shared/data`` beside the project.
+Nothing here downloads: every corpus is read from a path. ``data_root()`` finds the shared
+data folder: the ``SYMBOLIC_DATA`` environment variable, else ``../shared/data`` beside the
+project.
+
+**Sources** (:mod:`symbolic.data.sources`): one interface over every place MIDI comes from.
+A source yields its inputs in a fixed order (``items()``: location, bytes, captions row, or
+the error that keeps an input from being read) and loads them (``scores(failures=...)``:
+``(location, Score, meta)`` for each input that loads, the others recorded). Every reader and
+training command takes one, through ``open_source(x)``:
+
+==================================  ===============================================
+``x``                               source
+==================================  ===============================================
+a folder                            ``FolderSource``: MIDI files, sorted by path
+``corpus.tar`` / ``.tar.gz`` ...    ``TarSource``: members streamed, archive order
+``paths.txt`` or a list of paths    ``PathsSource``: in the given order
+``"pop909"``, ``"pop909:test"``     ``pop909_source``: song files in id order
+``"music21:bach_chorales[:train]"`` ``collection_source``: music21 corpus pieces
+``MidiCaps(...)``                   its ``source()``: archive or folder, captions joined
+a folder + ``captions=train.json``  captions (:mod:`symbolic.data.captions`) joined by location
+==================================  ===============================================
+
+**Corpora with annotations**: :mod:`~symbolic.data.pop909` (chords, beats, keys, splits),
+:mod:`~symbolic.data.music21_corpus` (collections and their splits),
+:mod:`~symbolic.data.midicaps` (captions and features), :mod:`~symbolic.data.folder`
+(``MidiFolder``: any folder as ``(path, Score)``). **Tokenizing** a source into Parquet
+shards: :mod:`~symbolic.data.pipeline` (resumable), :mod:`~symbolic.data.shards` (format),
+:mod:`~symbolic.data.bpe`. :func:`iter_scores` loads any names or paths, recording failures.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 
 or ``symbolic tokenize midicaps.tar.gz out/midicaps-remi --captions train.json --workers 8``.
 
-**What it does.** Inputs come from a source (:func:`symbolic.data.midicaps.open_source`: a
+**What it does.** Inputs come from a source (:func:`symbolic.data.sources.open_source`: a
 folder, an archive read as a stream, a list of paths; MidiCaps captions joined) in a fixed
 order; input ``i`` belongs to shard ``i // shard_size``. Worker processes parse each file
 (:func:`symbolic.load`, whose sandbox survives parser crashes) and tokenize it with miditok;
@@ -87,7 +87,7 @@ from ..errors import (EmptyScoreError, FilteredError, InputTooLargeError, RunMis
                       SymbolicError, TokenizeTimeoutError, WorkerCrashError)
 from ..io import MAX_BYTES, frame_midi
 from . import shards as S
-from .midicaps import Source, open_source
+from .sources import Source, open_source
 
 __all__ = [
     "tokenize",
@@ -706,8 +706,9 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
              overwrite: bool = False) -> Summary:
     """Tokenize ``source`` into Parquet shards in ``out_dir``; return a :class:`Summary`.
 
-    ``source``: a folder, an archive, a ``.txt`` list of paths, a list of paths, a
-    :class:`~symbolic.data.midicaps.Source` or :class:`~symbolic.data.midicaps.MidiCaps`;
+    ``source``: a folder, an archive, a ``.txt`` list of paths, a list of paths,
+    ``"pop909[:SPLIT]"``, ``"music21:COLLECTION[:SPLIT]"``, a
+    :class:`~symbolic.data.sources.Source` or :class:`~symbolic.data.midicaps.MidiCaps`;
     ``captions`` (MidiCaps ``train.json``) joins caption columns and chooses ``split``
     ('train', 'test', None for all) by ``test_set``; ``limit`` takes the first inputs only.
     ``tokenizer``: a preset name, a miditok file or folder, or a miditok tokenizer object.
