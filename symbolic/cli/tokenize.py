@@ -47,8 +47,9 @@ def _source(args):
 
 def add_parsers(sub) -> None:
     tok = sub.add_parser("tokenize", help="tokenize a MIDI corpus into Parquet shards (resumable)")
-    tok.add_argument("source", help="folder, .tar/.tar.gz archive, .txt list of paths, or a MidiCaps "
-                                    "folder (train.json + midicaps.tar.gz or lmd_full/)")
+    tok.add_argument("source", help="folder, .tar/.tar.gz archive, .txt list of paths, a MidiCaps "
+                                    "folder (train.json + midicaps.tar.gz or lmd_full/), "
+                                    "pop909[:SPLIT] or music21:COLLECTION[:SPLIT]")
     tok.add_argument("out", help="output folder (shards, manifest, tokenizer, quarantine)")
     tok.add_argument("--captions", help="MidiCaps captions file (train.json) to join")
     tok.add_argument("--split", choices=("train", "test", "all"), default=None,
