@@ -1,4 +1,4 @@
-"""symbolic.representations.grid: GETScore grids, their vocabulary, windows and round trips."""
+"""symbolic.representations.grid: GETScore grids, their vocabulary and round trips."""
 
 import json
 
@@ -13,7 +13,7 @@ from symbolic.fuzz import seed_midi
 from symbolic.harmony import ChordSequence, recognize_chords
 from symbolic.representations import grid as G
 from symbolic.representations.grid import (EMPTY, PAD, Grid, GridTrack, GridVocab, TrackMap,
-                                           chords_from_labels, decode, encode, stitch, windows)
+                                           chords_from_labels, decode, encode)
 from symbolic.representations.meter import MetricGrid, ScoreMeta
 
 TPQ = 480
@@ -546,42 +546,6 @@ def test_trim_overlaps_keeps_fixed_notes_exact():
     assert keep.tolist() == [True, False, True, True, True, True] and d[0] == 10
     with pytest.raises(ValueError, match="overlaps"):
         decode(encode(symusic.Score.from_midi(seed_midi(0)), "getmusic"), overlaps="cut")
-
-
-# ---------------------------------------------------------------------------------------------
-# Windows
-# ---------------------------------------------------------------------------------------------
-
-@settings(max_examples=30, deadline=None)
-@given(bars=st.integers(1, 12), hop_less=st.integers(0, 11), width_extra=st.integers(0, 8))
-def test_windows_stitch_back(bars, hop_less, width_extra, small_vocab, seed_scores):
-    g = encode(seed_scores[2], small_vocab, chords="bar")
-    hop = max(1, bars - hop_less)
-    need = max(int(g.meta.grid.bar_first_step[min(b + bars, g.meta.grid.n_bars)]
-                   - g.meta.grid.bar_first_step[b]) for b in range(0, g.meta.grid.n_bars, hop))
-    wins = windows(g, bars, hop=hop, width=need + width_extra)
-    assert len({w.tokens.shape for w in wins}) == 1
-    assert wins[0].tokens.shape == (g.tokens.shape[0], need + width_extra)
-    for w in wins:
-        assert w.n_bars <= bars and np.all(w.tokens[:, w.columns:] == EMPTY)
-        assert np.array_equal(w.tokens[:, :w.columns], g.tokens[:, w.column:w.column + w.columns])
-    assert wins[-1].bar + wins[-1].n_bars == g.meta.grid.n_bars
-    assert stitch(wins) == g
-
-
-def test_windows_errors_and_edits(small_vocab, seed_scores):
-    g = encode(seed_scores[2], small_vocab)
-    with pytest.raises(ValueError, match="width"):
-        windows(g, 4, width=10)
-    wins = windows(g, 4, hop=8)  # gaps between windows
-    with pytest.raises(ValueError, match="uncovered"):
-        stitch(wins)
-    wins = windows(g, 4)
-    wins[1].tokens[:, :] = np.where(wins[1].tokens == EMPTY, EMPTY, PAD)  # a model erased bars 4-7
-    s = stitch(wins)
-    c0, c1 = wins[1].column, wins[1].column + wins[1].columns
-    assert np.all(np.isin(s.tokens[:, c0:c1], [PAD, EMPTY]))
-    assert np.array_equal(s.tokens[:, :c0], g.tokens[:, :c0])
 
 
 @settings(max_examples=40, deadline=None)

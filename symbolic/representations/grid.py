@@ -67,7 +67,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -77,22 +77,21 @@ import symusic
 from ..errors import DataNotFoundError, ParseError
 from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, recognize_chords
 from ..timeline import as_tick
+from ..tracks import Part
+from ..tracks import assign as assign_tracks
 from . import EncodeReport
 from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
-    "as_vocab", "transpose_tables",
+    "as_vocab", "transpose_tables", "QUALITY_HARTE",
     "GridTrack",
     "TrackMap",
     "TRACK_MAPS",
     "GridVocab",
     "Grid",
-    "GridWindow",
     "encode",
     "decode",
     "trim_overlaps",
-    "windows",
-    "stitch",
     "chords_from_labels",
     "PAD",
     "EMPTY",
@@ -108,8 +107,8 @@ CHORD_ROOTS = PITCH_NAMES  # C, C#, D, Eb, ...
 NO_CHORD_TOKEN = "chord:N"
 DEFAULT_VELOCITY = 80
 MARKER_PREFIX = "chord:"
-# Harte shorthand of each GETMusic quality (markers are written as Harte labels).
-_QUALITY_HARTE = {"maj": "maj", "m": "min", "+": "aug", "dim": "dim", "7": "7",
+#: Harte shorthand of each GETMusic quality (markers are written as Harte labels).
+QUALITY_HARTE = {"maj": "maj", "m": "min", "+": "aug", "dim": "dim", "7": "7",
                   "maj7": "maj7", "m7": "min7", "m7b5": "hdim7"}
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -164,10 +163,9 @@ class TrackMap:
         if not self.tracks:
             raise ValueError("a track map needs at least one track")
         # Look-up tables and hash, computed once (encode uses them for every score).
-        by_name = {n.lower(): k for k, t in reversed(list(enumerate(self.tracks))) for n in t.names}
-        by_program = {p: k for k, t in reversed(list(enumerate(self.tracks))) for p in t.programs}
-        drum = next((k for k, t in enumerate(self.tracks) if t.is_drum), -1)
-        object.__setattr__(self, "_lookup", (by_name, by_program, drum))
+        parts = tuple(Part(t.name, tuple(n.strip().lower() for n in t.names), t.programs,
+                           t.is_drum) for t in self.tracks)
+        object.__setattr__(self, "_parts", parts)
         object.__setattr__(self, "_hash", hash((self.tracks, self.chord, self.name)))
 
     def __hash__(self) -> int:
@@ -187,15 +185,10 @@ class TrackMap:
         return [t.name for t in self.tracks]
 
     def assign(self, score: symusic.Score) -> np.ndarray:
-        """Grid track index of every score track (int64), -1 where no grid track takes it."""
-        by_name, by_program, drum = self._lookup
-        out = []
-        for tr in score.tracks:
-            k = by_name.get(tr.name.strip().lower()) if by_name else None
-            if k is None:
-                k = drum if tr.is_drum else by_program.get(tr.program, -1)
-            out.append(k)
-        return np.array(out, dtype=np.int64)
+        """Grid track index of every score track (int64), -1 where no grid track takes it
+        (:func:`symbolic.tracks.assign`: exact names, then drums, then programs)."""
+        k = assign_tracks(score.tracks, self._parts)
+        return np.array([-1 if x is None else x for x in k], dtype=np.int64)
 
     # -- rows ---------------------------------------------------------------------------------
     def n_rows(self, velocity: bool = False) -> int:
@@ -1221,79 +1214,9 @@ def _write_chord_markers(score, tok, tm, vocab, step_ticks):
 
 
 # Marker text of every chord code (root * 16 + quality; index -1, the last, is N).
-_MARKER_TEXT = [f"{MARKER_PREFIX}{CHORD_ROOTS[c >> 4]}:{_QUALITY_HARTE[GETMUSIC_QUALITIES[c & 15]]}"
+_MARKER_TEXT = [f"{MARKER_PREFIX}{CHORD_ROOTS[c >> 4]}:{QUALITY_HARTE[GETMUSIC_QUALITIES[c & 15]]}"
                 if (c & 15) < len(GETMUSIC_QUALITIES) else "" for c in range(16 * len(CHORD_ROOTS))]
 _MARKER_TEXT.append(MARKER_PREFIX + "N")
-
-
-# =============================================================================================
-# Windows
-# =============================================================================================
-
-@dataclass(eq=False)
-class GridWindow:
-    """``tokens`` (``[rows, width]``) holding bars ``[bar, bar + n_bars)`` of ``source``: its
-    columns ``[column, column + columns)``, then EMPTY up to the width."""
-
-    tokens: np.ndarray
-    bar: int
-    n_bars: int
-    column: int
-    columns: int
-    source: Grid
-
-
-def windows(grid: Grid, bars: int = 16, *, hop: int | None = None,
-            width: int | None = None) -> list[GridWindow]:
-    """Cut a grid into windows of ``bars`` whole bars, every ``hop`` bars (default ``bars``).
-
-    All windows have ``width`` columns (default: the most any window needs), EMPTY after the
-    window's own columns; a window whose bars need more than ``width`` raises ValueError. The
-    last window ends at the grid's last bar. :func:`stitch` puts them back.
-    """
-    hop = bars if hop is None else int(hop)
-    if bars < 1 or hop < 1:
-        raise ValueError("bars and hop must be >= 1")
-    mg = grid.meta.grid
-    first = mg.bar_first_step
-    spans = []
-    for b in range(0, mg.n_bars, hop):
-        e = min(b + bars, mg.n_bars)
-        spans.append((b, e))
-        if e == mg.n_bars:
-            break
-    need = max(int(first[e] - first[b]) for b, e in spans)
-    width = need if width is None else int(width)
-    out = []
-    for b, e in spans:
-        c0, c1 = int(first[b]), int(first[e])
-        if c1 - c0 > width:
-            raise ValueError(f"bars {b}-{e - 1} need {c1 - c0} columns, more than width {width}")
-        tok = np.full((grid.tokens.shape[0], width), EMPTY, dtype=grid.tokens.dtype)
-        tok[:, :c1 - c0] = grid.tokens[:, c0:c1]
-        out.append(GridWindow(tok, b, e - b, c0, c1 - c0, grid))
-    return out
-
-
-def stitch(wins: Sequence[GridWindow]) -> Grid:
-    """The grid that :func:`windows` cut, with each window's tokens put back in place.
-
-    Where windows overlap, the earlier window's columns are kept. All windows must come from
-    the same source grid and cover every column, else ValueError.
-    """
-    if not wins:
-        raise ValueError("no windows to stitch")
-    src = wins[0].source
-    if any(w.source is not src for w in wins):
-        raise ValueError("windows come from different grids")
-    tokens = np.full_like(src.tokens, EMPTY)
-    covered = np.zeros(src.tokens.shape[1], dtype=bool)
-    for w in reversed(wins):
-        tokens[:, w.column:w.column + w.columns] = w.tokens[:, :w.columns]
-        covered[w.column:w.column + w.columns] = True
-    if not covered.all():
-        raise ValueError(f"windows leave columns uncovered, first {int(np.argmin(covered))}")
-    return replace(src, tokens=tokens)
 
 
 # =============================================================================================

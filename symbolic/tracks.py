@@ -1,0 +1,140 @@
+"""Track mapping: which track of a score plays which part of a grid or a model.
+
+One system for the grid codec (:class:`symbolic.representations.grid.TrackMap`) and every
+generator (GETDiff's :func:`~symbolic.models.getdiff.infill`). The parts a score's tracks can
+map to are :class:`Part` s: a name, the track names that mean it, its GM programs, whether it
+takes drum tracks. :func:`assign` maps each score track, first rule that answers wins:
+
+1. ``track_map`` (the user's): input track name (case-insensitive) or index as a string ->
+   a part name or alias, or None, which *unmaps* the track (``{"Organ": None}``). A value that
+   names no part raises :class:`~symbolic.errors.TrackMappingError`.
+2. the track's name equals one of a part's ``names`` (parts in order: the first one wins);
+3. with ``words=True``, the name contains a part's name or one of its longer aliases as a word
+   ('Acoustic Grand Piano', 'Melody RH');
+4. a drum track goes to the first drum part, or to nothing: never by program;
+5. its program is in a part's ``programs``. With ``programs="unnamed"`` only a track whose name
+   says nothing (empty, ``Track 3``, ``Untitled``...) is mapped by program: a track named
+   'Bass' is not piano because it plays program 0.
+
+Real band arrangements name tracks freely (see DESIGN.md's traps): callers report the tracks
+that map to nothing rather than drop them silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .errors import TrackMappingError
+
+__all__ = ["Part", "ALIASES", "PROGRAMS", "parts_for", "assign", "find_part", "is_unnamed",
+           "TrackMappingError"]
+
+#: Track-name aliases per part (lower case), for the models' part names.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "melody": ("melody", "lead", "vocal", "vocals", "voice", "voc", "singer", "soprano", "tune",
+               "theme", "right hand", "rh", "mel"),
+    "bridge": ("bridge", "counter", "countermelody", "counter melody", "harmony", "second",
+               "secondary", "fill", "fills", "alto", "tenor"),
+    "piano": ("piano", "accompaniment", "acc", "accomp", "keys", "keyboard", "left hand", "lh",
+              "comp", "chords", "pno"),
+}
+#: GM programs per part name (lower case): pianos, chromatic percussion and organs -> piano.
+PROGRAMS: dict[str, tuple[int, ...]] = {"piano": tuple(range(0, 24))}
+
+_WORD_ALIAS_MIN = 4  # shorter aliases ('rh', 'acc') only match a whole name, not a word in it
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part tracks can map to: ``name`` (what the caller calls it), ``names`` (lower-case
+    track names that mean it), ``programs`` (GM programs it takes), ``drum`` (takes drum
+    tracks)."""
+
+    name: str
+    names: tuple[str, ...] = ()
+    programs: tuple[int, ...] = ()
+    drum: bool = False
+
+
+def parts_for(names: Sequence[str]) -> tuple[Part, ...]:
+    """Parts for a model's track names, with the shared :data:`ALIASES` and :data:`PROGRAMS`
+    (a name is always an alias of itself)."""
+    out = []
+    for n in names:
+        low = n.lower()
+        out.append(Part(n, (low,) + ALIASES.get(low, ()), PROGRAMS.get(low, ())))
+    return tuple(out)
+
+
+def is_unnamed(name: str) -> bool:
+    """True for a name that says nothing about the part: empty, ``Track 3``, ``Untitled``..."""
+    return re.fullmatch(r"\s*((track|untitled|unnamed|instrument|staff|part)\s*[-_#]?\s*\d*)?\s*",
+                        name.lower()) is not None
+
+
+def find_part(name: str, parts: Sequence[Part], *, words: bool = True) -> int | None:
+    """Index of the part a name means: one of its ``names``, else (``words``) containing the
+    part's name or a longer alias as a word; None if nothing matches."""
+    low = name.strip().lower()
+    for k, p in enumerate(parts):
+        if low in p.names:
+            return k
+    if not words:
+        return None
+    found = set(re.split(r"[^a-z]+", low))
+    for k, p in enumerate(parts):
+        if p.name.lower() in found or found & {a for a in p.names if len(a) >= _WORD_ALIAS_MIN}:
+            return k
+    return None
+
+
+def _user_choice(track_map: Mapping, name: str, index: int):
+    """(True, value) when the user's map names the track (by name, else index), else
+    (False, None)."""
+    for key in (name.strip().lower(), str(index)):
+        if key in track_map:
+            return True, track_map[key]
+    return False, None
+
+
+def _by_user(want, name: str, parts: Sequence[Part]) -> int | None:
+    if want is None:
+        return None
+    k = find_part(str(want), parts)
+    if k is None:
+        raise TrackMappingError(f"track_map sends {name!r} to {want!r}, which is not one of "
+                                f"the parts ({', '.join(p.name for p in parts)})", "track_map")
+    return k
+
+
+def _by_kind(name: str, program: int, is_drum: bool, parts: Sequence[Part],
+             programs: str) -> int | None:
+    if is_drum:
+        return next((k for k, p in enumerate(parts) if p.drum), None)
+    if programs == "unnamed" and not is_unnamed(name):
+        return None
+    return next((k for k, p in enumerate(parts) if program in p.programs), None)
+
+
+def assign(tracks, parts: Sequence[Part], *, track_map: Mapping | None = None,
+           words: bool = False, programs: str = "any") -> list[int | None]:
+    """The part index each track maps to (None: no part), by the rules of the module doc.
+
+    ``tracks``: a Score's tracks (anything with ``name``, ``program``, ``is_drum``).
+    ``programs``: ``"any"`` (every track not matched by name) or ``"unnamed"``.
+    """
+    if programs not in ("any", "unnamed"):
+        raise TrackMappingError(f"must be 'any' or 'unnamed', got {programs!r}", "programs")
+    user = {str(k).strip().lower(): v for k, v in (track_map or {}).items()}
+    out = []
+    for i, tr in enumerate(tracks):
+        given, want = _user_choice(user, tr.name, i)
+        if given:
+            out.append(_by_user(want, tr.name, parts))
+            continue
+        k = find_part(tr.name, parts, words=words)
+        out.append(k if k is not None else _by_kind(tr.name, tr.program, tr.is_drum, parts,
+                                                    programs))
+    return out
