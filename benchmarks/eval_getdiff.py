@@ -37,21 +37,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from symbolic.harmony import Chord, PITCH_NAMES  # noqa: E402
 from symbolic.metrics import overlapped_area  # noqa: E402
 from symbolic.models import getdiff as gd  # noqa: E402
-from symbolic.representations.grid import _QUALITY_HARTE, _vocab  # noqa: E402
+from symbolic.representations.grid import QUALITY_HARTE, as_vocab  # noqa: E402
 from symbolic.harmony import GETMUSIC_QUALITIES  # noqa: E402
 
-PAD, EMPTY = 0, 1
+PAD, EMPTY = gd.PAD, gd.EMPTY
 
 
 def windows_of(songs, bars, width, per_song):
     """Non-overlapping ``bars``-bar windows, at most ``per_song`` per song (evenly spread)."""
     toks, pos = [], []
     for s in songs:
-        starts = list(range(0, max(1, s.n_bars - bars + 1), bars))
-        if per_song and len(starts) > per_song:
-            starts = [starts[i] for i in np.linspace(0, len(starts) - 1, per_song).round().astype(int)]
-        for b in starts:
-            tok, p, used, _ = gd._window(s, b, bars, width)
+        wins = [w for w in s.windows(bars, hop=bars) if w[0] < max(1, s.n_bars - bars + 1)]
+        if per_song and len(wins) > per_song:
+            wins = [wins[i] for i in np.linspace(0, len(wins) - 1, per_song).round().astype(int)]
+        for w in wins:
+            tok, p, used, _ = s.cut(w, width)
             if used < width // 2:
                 continue
             toks.append(tok)
@@ -204,9 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = (gd.load_default() if args.model is None
-             else gd.GETDiff.from_pretrained(args.model, map_location="cpu"))
-    vocab = _vocab(model.config["vocab"])
+    model = gd.load(args.model, device="cpu")
+    vocab = as_vocab(model.config["vocab"])
     width = model.window_bars * 4 * vocab.resolution
     test = gd.pop909_grids("test", progress=False)
     train = gd.pop909_grids("train", progress=False)
@@ -218,7 +217,7 @@ def main(argv=None) -> int:
     chord_pcs = np.zeros((12, len(GETMUSIC_QUALITIES)), dtype=np.int64)
     for r in range(12):
         for qi, q in enumerate(GETMUSIC_QUALITIES):
-            chord_pcs[r, qi] = Chord.parse(f"{PITCH_NAMES[r]}:{_QUALITY_HARTE[q]}").mask
+            chord_pcs[r, qi] = Chord.parse(f"{PITCH_NAMES[r]}:{QUALITY_HARTE[q]}").mask
     uni = Unigram(train, model)
     rng = np.random.default_rng(args.seed)
     head = (f"{'target':<8} {'system':<10} {'bound':>7} {'acc on':>7} {'acc dur':>7} "
@@ -304,7 +303,7 @@ def steps_table(model, tokens, pos, vocab, chord_pcs, args):
 
 def timing(model, args):
     """Generation time per 16 bars on this CPU (a batch of one, as a composer runs it)."""
-    from symbolic.generate import compose
+    from symbolic.models.getdiff import compose
 
     for threads in sorted({1, args.threads}):
         torch.set_num_threads(threads)

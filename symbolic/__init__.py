@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 __all__ = ["load", "save", "describe", "infill", "compose", "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "timing", "plot",
-               "analysis", "representations", "cli", "tokens", "models", "training", "generate",
-               "audio"}
+               "analysis", "representations", "cli", "tokens", "models", "training", "audio",
+               "tracks"}
 
 
 def describe(score, **kwargs):
@@ -36,15 +36,16 @@ def describe(score, **kwargs):
 
 
 def infill(score, tracks=None, bars=None, **kwargs):
-    """Regenerate tracks over bars of a score with GETDiff (see :func:`symbolic.generate.infill`)."""
-    from .generate import infill as _infill
+    """Regenerate tracks over bars of a score with GETDiff (see
+    :func:`symbolic.models.getdiff.infill`)."""
+    from .models.getdiff import infill as _infill
 
     return _infill(score, tracks, bars, **kwargs)
 
 
 def compose(chords, bars=None, tracks=None, **kwargs):
-    """A new piece from a chord progression (see :func:`symbolic.generate.compose`)."""
-    from .generate import compose as _compose
+    """A new piece from a chord progression (see :func:`symbolic.models.getdiff.compose`)."""
+    from .models.getdiff import compose as _compose
 
     return _compose(chords, bars, tracks, **kwargs)
 

@@ -8,8 +8,8 @@ import symusic
 import torch
 
 import symbolic
-from symbolic.generate import (TrackMappingError, compose, generate_grids, infill, map_tracks,
-                               parse_progression)
+from symbolic.models.getdiff import (TrackMappingError, compose, generate_grids, infill,
+                                     map_tracks, parse_progression)
 from symbolic.models import getdiff as gd
 from symbolic.models.layers import RotaryEmbedding, apply_rotary, attention, attention_backend
 
@@ -125,7 +125,7 @@ def test_save_and_load_give_the_same_model(tmp_path):
 
 @pytest.fixture(scope="module")
 def model():
-    return gd.load_default()
+    return gd.load()
 
 
 def test_shipped_weights_are_small_and_load(model):
@@ -292,9 +292,10 @@ def test_cli_infill_and_compose(tmp_path, pop909_root):
 
 
 def test_training_command_saves_resumes_and_stops_deterministically(tmp_path, pop909_root):
-    kw = dict(steps=100, batch=2, dim=32, depth=1, heads=2, embed_dim=16, window_bars=2,
-              eval_every=50, checkpoint_every=50, data_path=pop909_root, progress=False)
-    info = gd.train(tmp_path / "a", stop_at=50, **kw)
+    settings = gd.Settings(steps=100, batch=2, dim=32, depth=1, heads=2, embed_dim=16,
+                           window_bars=2, eval_every=50, checkpoint_every=50)
+    kw = dict(data_path=pop909_root, progress=False)
+    info = gd.train(settings, tmp_path / "a", stop_at=50, **kw)
     assert info["steps"] == 50 and info["planned_steps"] == 100
     a = gd.GETDiff.from_pretrained(str(tmp_path / "a"))
     # the same run, interrupted after its checkpoint at step 50 and resumed, ends identical
@@ -302,8 +303,8 @@ def test_training_command_saves_resumes_and_stops_deterministically(tmp_path, po
 
     state = json.loads((tmp_path / "a" / "checkpoint" / "trainer_state.json").read_text())
     assert state["step"] == 50
-    info_full = gd.train(tmp_path / "a", **kw)  # resumes from a/checkpoint (step 50)
-    b = gd.train(tmp_path / "b", **kw)
+    info_full = gd.train(settings, tmp_path / "a", **kw)  # resumes from a/checkpoint (step 50)
+    b = gd.train(settings, tmp_path / "b", **kw)
     wa = gd.GETDiff.from_pretrained(str(tmp_path / "a")).state_dict()
     wb = gd.GETDiff.from_pretrained(str(tmp_path / "b")).state_dict()
     assert info_full["steps"] == b["steps"] == 100

@@ -18,7 +18,7 @@ def cmd_demo(args) -> int:
     import time
 
     from ..analysis import describe, format_description
-    from ..generate import compose, infill
+    from ..models.getdiff import compose, infill
     from ..io import save
 
     out = Path(args.out)
@@ -93,7 +93,7 @@ def _sampling_args(p) -> None:
 def _cmd_infill(args) -> int:
     import warnings
 
-    from ..generate import infill
+    from ..models.getdiff import DEFAULT_CHORDS, infill
 
     regions = []
     for r in args.region or ():
@@ -103,11 +103,11 @@ def _cmd_infill(args) -> int:
         regions.append((track, _bar_range(bars)))
     tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
     bars = _bar_range(args.bars) if args.bars else None
-    track_map = dict(x.split("=", 1) for x in args.map or ())
+    track_map = {k: v or None for k, v in (x.split("=", 1) for x in args.map or ())}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = infill(args.input, tracks=tracks, bars=bars, regions=regions,
-                     chords=args.chords or "auto", model=args.model, steps=args.steps,
+                     chords=args.chords or DEFAULT_CHORDS, model=args.model, steps=args.steps,
                      temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                      seed=args.seed, device=args.device, track_map=track_map or None,
                      order=args.order, progress=not args.quiet)
@@ -120,7 +120,7 @@ def _cmd_infill(args) -> int:
 
 
 def _cmd_compose(args) -> int:
-    from ..generate import compose
+    from ..models.getdiff import compose
 
     tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
     num, _, den = args.time_signature.partition("/")
@@ -144,7 +144,8 @@ def add_parsers(sub) -> None:
     inf.add_argument("--region", action="append", help="more regions: TRACK:FIRST-LAST")
     inf.add_argument("--chords", default=None,
                      help='progression overriding recognized chords: "C G | Am F"')
-    inf.add_argument("--map", action="append", help="input track to model track: 'Guitar=PIANO'")
+    inf.add_argument("--map", action="append",
+                     help="input track to model track: 'Guitar=PIANO', or 'Organ=' to leave it out")
     inf.add_argument("--quiet", action="store_true", help="no progress bar")
     _sampling_args(inf)
     inf.set_defaults(func=_cmd_infill)
@@ -161,39 +162,41 @@ def add_parsers(sub) -> None:
 
 
 def add_train_arguments(p) -> None:
-    """Options of ``symbolic train getdiff``."""
+    """Options of ``symbolic train getdiff`` (defaults: :class:`~symbolic.models.getdiff.Settings`,
+    the shipped recipe)."""
+    from ..models.getdiff.settings import Settings
+
+    d = Settings()
     p.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-pop909: "
                                                  "the shipped one)")
-    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--stop-at", type=int, default=None,
-                    help="stop after this step of the --steps schedule (multiple of 50)")
+                   help="stop after this step of the --steps schedule (multiple of 50)")
     p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--dim", type=int, default=192)
-    p.add_argument("--depth", type=int, default=4)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--window-bars", type=int, default=8)
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (0: torch's default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--dim", type=int, default=d.dim)
+    p.add_argument("--depth", type=int, default=d.depth)
+    p.add_argument("--heads", type=int, default=d.heads)
+    p.add_argument("--window-bars", type=int, default=d.window_bars)
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="CPU threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-
-
 def run_train(args) -> int:
-    from ..models.getdiff import train
+    from ..models.getdiff import Settings, train
 
-    info = train(args.out, steps=args.steps, batch=args.batch, lr=args.lr, device=args.device,
-                 seed=args.seed, dim=args.dim, depth=args.depth, heads=args.heads,
-                 window_bars=args.window_bars, threads=args.threads or None,
-                 stop_at=args.stop_at, max_minutes=args.max_minutes, resume=not args.restart,
+    settings = Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                        dim=args.dim, depth=args.depth, heads=args.heads,
+                        window_bars=args.window_bars, threads=args.threads or None)
+    info = train(settings, args.out, device=args.device, stop_at=args.stop_at,
+                 max_minutes=args.max_minutes, resume=not args.restart,
                  progress=not args.quiet)
     last = next((h for h in reversed(info["history"]) if "eval_loss" in h), {})
     print(f"saved {args.out}: {info['steps']} steps in {info['minutes']} min, "
           f"held-out bound {last.get('eval_loss', float('nan')):.4f} nats/target cell")
     return 0
-
-

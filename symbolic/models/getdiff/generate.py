@@ -8,15 +8,16 @@
     new = symbolic.compose(chords="C G Am F | F G C C", bars=16, seed=0)
 
 **Tracks.** The model (default: the shipped POP909 model, tracks MELODY, BRIDGE, PIANO plus
-chords) sees each input track through the model track it maps to: ``track_map`` (input track
-name -> model track) first, else the track's name (``melody``, ``lead``, ``vocal``... ->
-MELODY; ``bridge``, ``counter``, ``harmony``... -> BRIDGE; ``piano``, ``accompaniment``,
-``keys``... -> PIANO; a name containing one as a word, such as ``Acoustic Grand Piano``,
-counts), else, for a track with no telling name (empty, ``Track 3``...), its program (pianos,
-chromatic percussion and organs -> PIANO).
+chords) sees each input track through the model track it maps to (:mod:`symbolic.tracks`):
+``track_map`` (input track name or index -> model track, or None to leave the track out)
+first, else the track's name (``melody``, ``lead``, ``vocal``... -> MELODY; ``bridge``,
+``counter``, ``harmony``... -> BRIDGE; ``piano``, ``accompaniment``, ``keys``... -> PIANO; a
+name containing one as a word, such as ``Acoustic Grand Piano``, counts), else, for a track
+with no telling name (empty, ``Track 3``...), its program (pianos, chromatic percussion and
+organs -> PIANO); drum tracks map to nothing.
 A track that maps to nothing is kept unchanged in the output and not shown to the model
-(a :class:`UserWarning` names it); a requested target that maps to nothing raises
-:class:`~symbolic.errors.TrackMappingError`.
+(a :class:`UserWarning` names it, unless ``track_map`` left it out); a requested target that
+maps to nothing raises :class:`~symbolic.errors.TrackMappingError`.
 
 **What is kept.** Every note of the input is kept bit for bit, except the notes of a target
 track whose onset lies inside its region: those are replaced by generated notes (onsets in
@@ -24,13 +25,18 @@ the region only). Tracks, tempos, signatures, controls and other tracks are unto
 
 **Chords.** ``chords``: a progression string (bars split by ``|``, chords in a bar share it
 evenly: ``"C G | Am F"``; without ``|`` each chord takes one bar), a list of labels per bar, a
-:class:`~symbolic.harmony.ChordSequence`, ``"auto"`` (``chord:`` markers when present, else
-chords recognized per beat from the input's notes) or None (no chord conditioning). User
-chords override recognized ones.
+:class:`~symbolic.harmony.ChordSequence`, one of the grid codec's chord sources (``"auto"``
+and ``"markers"``: the score's ``chord:`` markers, none without them, as in
+:func:`symbolic.representations.grid.encode`; ``"beat"``/``"recognize"``, ``"bar"``: chords
+recognized per beat or bar from every input note, mapped or not), a tuple of sources tried in
+order until one gives chords (the default, ``("markers", "beat")``: the markers when the score
+has them, else chords recognized per beat), or None (no chord conditioning). User chords
+override recognized ones.
 
 **Long pieces** are generated in windows of the model's ``window_bars`` (8) bars, left to
 right, every ``hop`` (4) bars: each window generates the target cells not generated yet, with
-what earlier windows wrote as context.
+
+what earlier windows wrote as context (windows: :func:`symbolic.timeline.bar_windows`).
 
 Bars are numbered from 1 (``bars=(9, 16)`` is bars 9 to 16, inclusive) and follow the score's
 time signatures (or ``bar_ticks``).
@@ -40,28 +46,26 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import symusic
 import torch
 
-from .errors import TrackMappingError
+from ... import tracks as trk
+from ...errors import TrackMappingError
+from ...representations import grid as gr
+from ...representations.meter import MetricGrid
+from ...timeline import bar_windows
+from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, sample
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
-           "generate_grids", "Region"]
+           "generate_grids", "Region", "DEFAULT_CHORDS"]
 
-
-#: Track-name aliases per model track (lower case), then programs, for the POP909 model.
-NAME_ALIASES = {
-    "MELODY": ("melody", "lead", "vocal", "vocals", "voice", "voc", "singer", "soprano", "tune",
-               "theme", "right hand", "rh", "mel"),
-    "BRIDGE": ("bridge", "counter", "countermelody", "counter melody", "harmony", "second",
-               "secondary", "fill", "fills", "alto", "tenor"),
-    "PIANO": ("piano", "accompaniment", "acc", "accomp", "keys", "keyboard", "left hand", "lh",
-              "comp", "chords", "pno"),
-}
-PROGRAMS = {"PIANO": tuple(range(0, 24))}
+#: infill's default chords: the score's chord markers, else chords recognized per beat.
+DEFAULT_CHORDS = ("markers", "beat")
+_NoteList = symusic.core.NoteTickList
+_CHORD_SOURCES = {"auto", "markers", "beat", "bar", "recognize"}
 
 
 @dataclass(frozen=True)
@@ -73,79 +77,53 @@ class Region:
     last: int
 
 
+
 # =============================================================================================
 # Model and track mapping
 # =============================================================================================
 
-_DEFAULT = {}
+def _model(model, device) -> GETDiff:
+    from . import load
 
-
-def _model(model, device):
-    from .models.getdiff import GETDiff, load_default
-    from .training import resolve_device
-
-    dev = resolve_device(device)
-    if model is None:
-        if dev not in _DEFAULT:
-            _DEFAULT[dev] = load_default(str(dev))
-        return _DEFAULT[dev]
     if isinstance(model, GETDiff):
-        return model.to(dev).eval()
-    return GETDiff.from_pretrained(str(model), map_location=str(dev))
+        from ...training import resolve_device
 
-
-def _model_track(name: str, model_tracks: list[str]) -> str | None:
-    """The model track a name means: equal to a model track or an alias, else containing one
-    as a word ('Acoustic Grand Piano', 'Melody RH'); None if nothing matches."""
-    low = name.strip().lower()
-    for t in model_tracks:
-        if low == t.lower() or low in NAME_ALIASES.get(t, ()):
-            return t
-    words = set(re.split(r"[^a-z]+", low))
-    for t in model_tracks:
-        if t.lower() in words or words & {a for a in NAME_ALIASES.get(t, ()) if len(a) > 3}:
-            return t
-    return None
-
-
-def _generic_name(name: str) -> bool:
-    return re.fullmatch(r"\s*((track|untitled|unnamed|instrument|staff|part)\s*[-_#]?\s*\d*)?\s*",
-                        name.lower()) is not None
+        return model.to(resolve_device(device)).eval()
+    return load(None if model is None else str(model), device)
 
 
 def map_tracks(score: symusic.Score, model_tracks: list[str],
                track_map: dict | None = None) -> list[str | None]:
     """The model track each score track maps to (None: no mapping), by ``track_map`` (input
-    track name or index -> model track), then name, then program (see the module doc)."""
-    track_map = {str(k).strip().lower(): v for k, v in (track_map or {}).items()}
-    out = []
-    for i, tr in enumerate(score.tracks):
-        want = track_map.get(tr.name.strip().lower(), track_map.get(str(i)))
-        if want is not None:
-            m = _model_track(str(want), model_tracks)
-            if m is None:
-                raise TrackMappingError(f"track_map sends {tr.name!r} to {want!r}, which is "
-                                        f"not a model track ({', '.join(model_tracks)})")
-            out.append(m)
-            continue
-        m = _model_track(tr.name, model_tracks)
-        if m is None and not tr.is_drum and _generic_name(tr.name):
-            m = next((t for t in model_tracks if tr.program in PROGRAMS.get(t, ())), None)
-        out.append(m)
-    return out
+    track name or index -> model track, or None to leave it out), then name, then program for
+    unnamed tracks (see :mod:`symbolic.tracks`)."""
+    parts = trk.parts_for(model_tracks)
+    idx = trk.assign(score.tracks, parts, track_map=track_map, words=True, programs="unnamed")
+    return [None if k is None else model_tracks[k] for k in idx]
 
 
 def _target_track(name: str, score: symusic.Score, mapping, model_tracks) -> str:
-    m = _model_track(name, model_tracks)
-    if m is not None:
-        return m
+    k = trk.find_part(name, trk.parts_for(model_tracks))
+    if k is not None:
+        return model_tracks[k]
     for tr, mt in zip(score.tracks, mapping):  # an input track's own name
         if tr.name.strip().lower() == name.strip().lower() and mt is not None:
             return mt
     raise TrackMappingError(
         f"track {name!r} is not one of the model's tracks ({', '.join(model_tracks)}) and no "
         f"input track of that name maps to one; name a model track, or pass track_map="
-        f"{{{name!r}: {model_tracks[-1]!r}}}")
+        f"{{{name!r}: {model_tracks[-1]!r}}}", "tracks")
+
+
+def _warn_unmapped(score, mapping, model_tracks, track_map) -> None:
+    left_out = {str(k).strip().lower() for k, v in (track_map or {}).items() if v is None}
+    for i, (tr, m) in enumerate(zip(score.tracks, mapping)):
+        if m is None and not left_out & {tr.name.strip().lower(), str(i)}:
+            warnings.warn(f"track {tr.name!r} (program {tr.program}"
+                          f"{', drums' if tr.is_drum else ''}) maps to none of the model's "
+                          f"tracks ({', '.join(model_tracks)}): kept unchanged, not used as "
+                          f"context; pass track_map={{{tr.name!r}: {model_tracks[-1]!r}}} to "
+                          f"use it", stacklevel=3)
 
 
 # =============================================================================================
@@ -159,7 +137,7 @@ def parse_progression(chords, bar_ticks: np.ndarray | None = None, *, n_bars: in
     plus the end), returns a :class:`~symbolic.harmony.ChordSequence` over them, the
     progression repeated to cover every bar; else the list of bars (each a list of
     :class:`~symbolic.harmony.Chord`)."""
-    from .harmony import Chord, ChordSequence
+    from ...harmony import Chord, ChordSequence
 
     if isinstance(chords, str):
         text = chords.strip()
@@ -190,9 +168,50 @@ def parse_progression(chords, bar_ticks: np.ndarray | None = None, *, n_bars: in
     return ChordSequence(np.array(starts, np.int64), np.array(ends, np.int64), labels)
 
 
+def _chords(chords, score, mg, markers_present: bool):
+    """What :func:`symbolic.representations.grid.encode` gets for ``chords`` (see the module
+    doc): a ChordSequence, "markers" or None."""
+    from ...harmony import ChordSequence, recognize_chords
+
+    if isinstance(chords, tuple) and set(chords) <= _CHORD_SOURCES:
+        for source in chords:
+            if source != "markers" or markers_present:
+                return _chords(source, score, mg, markers_present)
+        return None
+    if chords is None or isinstance(chords, ChordSequence):
+        return chords
+    if isinstance(chords, str) and chords in ("auto", "markers"):
+        return "markers"
+    if isinstance(chords, str) and chords in ("bar", "beat", "recognize"):
+        return recognize_chords(score, segment="bar" if chords == "bar" else "beat",
+                                downbeats=mg.bar_ticks[:-1], vocabulary="getmusic")
+    return parse_progression(chords, mg.bar_ticks)
+
+
 # =============================================================================================
 # Window-by-window generation over whole grids (a batch of pieces)
 # =============================================================================================
+
+def _bar_positions(bar_first, n: int) -> np.ndarray:
+    bf = np.asarray(bar_first)
+    bar = np.searchsorted(bf, np.arange(n), side="right") - 1
+    return np.arange(n) - bf[np.clip(bar, 0, len(bf) - 1)]
+
+
+def _window_batch(spans, j, todo, toks, rls, pos, k):
+    """Window ``j`` of the pieces ``todo``, padded with EMPTY to the widest: tokens, roles and
+    step-in-bar arrays."""
+    width = max(spans[i][j][1] - spans[i][j][0] for i in todo)
+    bt = np.full((len(todo), 2 * k + 2, width), gr.EMPTY, dtype=np.int64)
+    br = np.zeros((len(todo), k + 1, width), dtype=np.int64)
+    bp = np.zeros((len(todo), width), dtype=np.int64)
+    for r, i in enumerate(todo):
+        c0, c1 = spans[i][j]
+        bt[r, :, :c1 - c0] = toks[i][:, c0:c1]
+        br[r, :, :c1 - c0] = rls[i][:, c0:c1]
+        bp[r, :c1 - c0] = pos[i][c0:c1]
+    return bt, br, bp
+
 
 def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    bar_firsts: list[np.ndarray], *, steps: int = 16, temperature: float = 1.0,
@@ -202,10 +221,12 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
 
     ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
-    column of each bar plus ``N_i``). The pieces' windows at the same position are sampled as one
-    batch. Returns the completed token arrays (source cells unchanged).
+    column of each bar plus ``N_i``). Windows of ``window_bars`` (default the model's) bars
+    every ``hop`` (default half that) bars; the pieces' windows at the same position are
+    sampled as one batch (:func:`~symbolic.models.getdiff.sample`). Returns the completed
+    token arrays (source cells unchanged).
     """
-    from .models.getdiff import ROLE_SOURCE, ROLE_TARGET, sample
+    from tqdm.auto import tqdm
 
     wb = int(window_bars or model.window_bars)
     hop = int(hop or max(1, wb // 2))
@@ -213,23 +234,10 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     dev = next(model.parameters()).device
     toks = [np.array(t, dtype=np.int64) for t in tokens]
     rls = [np.array(r, dtype=np.int64) for r in roles]
-    pos = []
-    for bf, t in zip(bar_firsts, toks):
-        n = t.shape[1]
-        bar = np.searchsorted(bf, np.arange(n), side="right") - 1
-        pos.append(np.arange(n) - np.asarray(bf)[np.clip(bar, 0, len(bf) - 1)])
-    spans = []  # per piece: list of (c0, c1)
-    for bf in bar_firsts:
-        nb, s = len(bf) - 1, []
-        for b in range(0, max(nb, 1), hop):
-            s.append((int(bf[b]), int(bf[min(b + wb, nb)])))
-            if b + wb >= nb:
-                break
-        spans.append(s)
+    pos = [_bar_positions(bf, t.shape[1]) for bf, t in zip(bar_firsts, toks)]
+    spans = [[(c0, c1) for _, _, c0, c1 in bar_windows(bf, wb, hop)] for bf in bar_firsts]
     gen = torch.Generator().manual_seed(int(seed))
     n_win = max(len(s) for s in spans)
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=n_win * steps, disable=not progress, unit="step", desc="generating")
     for j in range(n_win):
         todo = [i for i, s in enumerate(spans) if j < len(s)
@@ -237,18 +245,10 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
         if not todo:
             bar.update(steps)
             continue
-        width = max(spans[i][j][1] - spans[i][j][0] for i in todo)
-        bt = np.full((len(todo), 2 * k + 2, width), 1, dtype=np.int64)  # EMPTY
-        br = np.zeros((len(todo), k + 1, width), dtype=np.int64)
-        bp = np.zeros((len(todo), width), dtype=np.int64)
-        for r, i in enumerate(todo):
-            c0, c1 = spans[i][j]
-            bt[r, :, :c1 - c0] = toks[i][:, c0:c1]
-            br[r, :, :c1 - c0] = rls[i][:, c0:c1]
-            bp[r, :c1 - c0] = pos[i][c0:c1]
-        out = sample(model, torch.from_numpy(bt).to(dev), torch.from_numpy(br).to(dev),
-                     torch.from_numpy(bp).to(dev), steps=steps, temperature=temperature,
-                     top_p=top_p, guidance=guidance, generator=gen, order=order,
+        batch = (torch.from_numpy(a).to(dev) for a in _window_batch(spans, j, todo, toks, rls,
+                                                                   pos, k))
+        out = sample(model, *batch, steps=steps, temperature=temperature, top_p=top_p,
+                     guidance=guidance, generator=gen, order=order,
                      progress=bar).cpu().numpy()
         for r, i in enumerate(todo):
             c0, c1 = spans[i][j]
@@ -289,10 +289,6 @@ def _regions(tracks, bars, regions, score, mapping, model_tracks, n_bars) -> lis
 
 def _prepare(score, model, mapping, chords, bar_ticks):
     """Encode the mapped tracks of ``score`` as the model's grid."""
-    from .harmony import ChordSequence
-    from .representations import grid as gr
-    from .representations.meter import MetricGrid
-
     vocab = gr.as_vocab(model.config["vocab"])
     view = symusic.Score(score.ticks_per_quarter)
     view.tempos = score.tempos
@@ -305,30 +301,40 @@ def _prepare(score, model, mapping, chords, bar_ticks):
             t.name = m
             view.tracks.append(t)
     mg = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
-    if isinstance(chords, str) and chords == "auto":
-        has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
-        chords = "markers" if has_markers else "beat"
-    if isinstance(chords, str) and chords in ("bar", "beat", "recognize"):
-        from .harmony import recognize_chords  # from every input note, mapped or not
-
-        ch = recognize_chords(score, segment="bar" if chords == "bar" else "beat",
-                              downbeats=mg.bar_ticks[:-1], vocabulary="getmusic")
-    elif chords is None or chords == "markers" or isinstance(chords, ChordSequence):
-        ch = chords
-    else:
-        ch = parse_progression(chords, mg.bar_ticks)
-    g = gr.encode(view, vocab, grid=mg, chords=ch)
+    has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
+    g = gr.encode(view, vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
     return g, mg
 
 
 def _score_in(score):
-    from .io import load
-    from .timeline import as_tick
+    from ...io import load
+    from ...timeline import as_tick
 
     return as_tick(score if isinstance(score, symusic.Score) else load(score))
 
 
-def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=None,
+def _infill_roles(g, mg, regs, model_tracks):
+    """Tokens and roles of an infill: every present track and the chords given, the regions
+    of the target tracks to generate (a target track the score lacks is silent elsewhere)."""
+    k = len(model_tracks)
+    tok = g.tokens.astype(np.int64)
+    role = np.zeros((k + 1, tok.shape[1]), dtype=np.int64)
+    for j in range(k):
+        if not (tok[2 * j] == gr.EMPTY).all():
+            role[j] = ROLE_SOURCE
+    role[k] = ROLE_EMPTY if (tok[2 * k] == gr.EMPTY).all() else ROLE_SOURCE
+    first = mg.bar_first_step
+    for r in regs:
+        j = model_tracks.index(r.track)
+        c0, c1 = int(first[r.first - 1]), int(first[min(r.last, mg.n_bars)])
+        if role[j].max() == ROLE_EMPTY:  # a new track: silent outside its regions
+            tok[2 * j:2 * j + 2] = gr.PAD
+            role[j] = ROLE_SOURCE
+        role[j, c0:c1] = ROLE_TARGET
+    return tok, role
+
+
+def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS, model=None,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, seed: int = 0, device: str = "auto",
            track_map: dict | None = None, bar_ticks=None, order: str = "confidence",
@@ -336,53 +342,30 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords="auto", model=
     """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
     ``score`` (a Score or anything :func:`symbolic.load` reads), keeping every other note.
 
-    ``regions``: more (track, (first, last)) pairs or :class:`Region` s. ``steps``: sampling
-    steps per window; ``temperature`` (0: greedy), ``top_p``, ``guidance`` (classifier-free
-    chord guidance weight), ``order`` (which drawn cells to keep at each step: 'confidence' or
-    'random', see :func:`symbolic.models.getdiff.sample`) and ``seed`` shape the draw.
-    Returns a new tick-time Score.
+    ``regions``: more (track, (first, last)) pairs or :class:`Region` s. ``chords``: see the
+    module doc. ``track_map``: input track name or index -> model track, or None to leave the
+    track out. ``steps``: sampling steps per window; ``temperature`` (0: greedy), ``top_p``,
+    ``guidance`` (classifier-free chord guidance weight), ``order`` (which drawn cells to keep
+    at each step, see :data:`symbolic.models.sampling.UNMASK_ORDERS`) and ``seed`` shape the
+    draw. ``model``: a GETDiff, a folder, or None (the shipped weights). Returns a new
+    tick-time Score.
     """
-    from .models.getdiff import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET
-
     score = _score_in(score)
     model = _model(model, device)
     model_tracks = list(model.tracks)
     mapping = map_tracks(score, model_tracks, track_map)
-    for tr, m in zip(score.tracks, mapping):
-        if m is None:
-            warnings.warn(f"track {tr.name!r} (program {tr.program}{', drums' if tr.is_drum else ''}"
-                          f") maps to none of the model's tracks ({', '.join(model_tracks)}): "
-                          f"kept unchanged, not used as context; pass track_map="
-                          f"{{{tr.name!r}: {model_tracks[-1]!r}}} to use it", stacklevel=2)
+    _warn_unmapped(score, mapping, model_tracks, track_map)
     g, mg = _prepare(score, model, mapping, chords, bar_ticks)
     regs = _regions(tracks, bars, regions, score, mapping, model_tracks, mg.n_bars)
-    k = model.n_tracks
-    tok = g.tokens.astype(np.int64)
-    role = np.zeros((k + 1, tok.shape[1]), dtype=np.int64)
-    for j in range(k):
-        if not (tok[2 * j] == 1).all():
-            role[j] = ROLE_SOURCE
-    role[k] = ROLE_EMPTY if (tok[2 * k] == 1).all() else ROLE_SOURCE
-    first = mg.bar_first_step
-    for r in regs:
-        j = model_tracks.index(r.track)
-        c0, c1 = int(first[r.first - 1]), int(first[min(r.last, mg.n_bars)])
-        if role[j].max() == ROLE_EMPTY:  # a new track: silent outside its regions
-            tok[2 * j:2 * j + 2] = 0
-            role[j] = ROLE_SOURCE
-        role[j, c0:c1] = ROLE_TARGET
-    out = generate_grids(model, [tok], [role], [first], steps=steps, temperature=temperature,
-                         top_p=top_p, guidance=guidance, seed=seed, order=order,
-                         progress=progress)[0]
+    tok, role = _infill_roles(g, mg, regs, model_tracks)
+    out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
+                         temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
+                         order=order, progress=progress)[0]
     return _merge(score, g, out, regs, mapping, mg)
 
 
 def _merge(score, g, tokens, regs, mapping, mg):
     """The input score with generated notes put in the regions of the target tracks."""
-    from dataclasses import replace
-
-    from .representations import grid as gr
-
     decoded = gr.decode(replace(g, tokens=tokens.astype(g.tokens.dtype)), chord_markers=False,
                         overlaps="trim")
     by_name = {t.name: t for t in decoded.tracks}
@@ -430,7 +413,13 @@ def _merge(score, g, tokens, regs, mapping, mg):
     return result
 
 
-_NoteList = symusic.core.NoteTickList
+def _compose_grid(score, vocab, chords, n_bars: int, bar_len: int):
+    """The empty grid of ``n_bars`` bars of ``score``'s meter with ``chords`` written in."""
+    mg = MetricGrid.from_score(score, resolution=vocab.resolution, end=bar_len * n_bars)
+    mg = MetricGrid(mg.ticks_per_quarter, mg.resolution, mg.bar_ticks[:n_bars + 1],
+                    mg.steps_per_bar[:n_bars], mg.numerators[:n_bars], mg.denominators[:n_bars])
+    seq = parse_progression(chords, mg.bar_ticks, n_bars=n_bars)
+    return gr.encode(score, vocab, grid=mg, chords=seq), mg
 
 
 def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.0,
@@ -441,27 +430,17 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     """A new piece from a chord progression alone (see :func:`parse_progression`), ``bars``
     long (default: the progression's length; a shorter progression repeats), with ``tracks``
     (default all of the model's). The result carries the chords as ``chord:`` markers."""
-    from .models.getdiff import ROLE_SOURCE, ROLE_TARGET
-    from .representations import grid as gr
-    from .representations.meter import MetricGrid
-
     model = _model(model, device)
     model_tracks = list(model.tracks)
-    prog = parse_progression(chords)
-    n_bars = int(bars or len(prog))
+    n_bars = int(bars or len(parse_progression(chords)))
     if n_bars < 1:
         raise ValueError("bars must be >= 1")
     num, den = map(int, time_signature)
     score = symusic.Score(ticks_per_quarter)
     score.tempos.append(symusic.Tempo(0, qpm=float(tempo)))
     score.time_signatures.append(symusic.TimeSignature(0, num, den))
-    bar_len = ticks_per_quarter * 4 * num // den
-    vocab = gr.as_vocab(model.config["vocab"])
-    mg = MetricGrid.from_score(score, resolution=vocab.resolution, end=bar_len * n_bars)
-    mg = MetricGrid(mg.ticks_per_quarter, mg.resolution, mg.bar_ticks[:n_bars + 1],
-                    mg.steps_per_bar[:n_bars], mg.numerators[:n_bars], mg.denominators[:n_bars])
-    seq = parse_progression(chords, mg.bar_ticks, n_bars=n_bars)
-    g = gr.encode(score, vocab, grid=mg, chords=seq)
+    g, mg = _compose_grid(score, gr.as_vocab(model.config["vocab"]), chords, n_bars,
+                          ticks_per_quarter * 4 * num // den)
     if tracks is None:
         targets = model_tracks
     else:
@@ -473,13 +452,11 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     role[k] = ROLE_SOURCE
     for t in targets:
         j = model_tracks.index(t)
-        tok[2 * j:2 * j + 2] = 0
+        tok[2 * j:2 * j + 2] = gr.PAD
         role[j] = ROLE_TARGET
     out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
                          temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
                          order=order, progress=progress)[0]
-    from dataclasses import replace
-
     result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)), overlaps="trim")
     for tr in result.tracks:
         tr.name = tr.name.lower()

@@ -1,0 +1,176 @@
+"""Training GETDiff: transposition tables, masked training batches, and :func:`train` over
+the shared loop :func:`symbolic.training.fit` on POP909 grids (:mod:`symbolic.data.grids`).
+
+**Training masks** (:func:`training_batch`): per window one of: a random subset of 1..n-1
+tracks as targets (the other tracks given, each dropped to empty with probability 0.2); a
+random span of bars inside 1..n tracks (infilling); every track from the chords alone; every
+track from nothing (chords hidden). Chords are hidden in 25% of the other windows. Every
+window is transposed by a random shift in -5..+6 semitones when all its stacks have a
+transposed stack in the vocabulary (else by the largest such shift found, or 0).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from ...data.grids import GridSong, pop909_grids
+from ...representations.grid import as_vocab
+from ...representations.grid import transpose_tables as grid_transpose_tables
+from .model import EMPTY, PAD, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff, diffusion_loss
+from .settings import Settings
+
+__all__ = ["SHIFTS", "transpose_tables", "training_batch", "train"]
+
+SHIFTS = tuple(range(-5, 7))
+
+
+def transpose_tables(vocab) -> np.ndarray:
+    """``table[s + 5, id]``: the id of ``id`` transposed by ``s`` semitones (s in -5..6), -1
+    where the transposed stack is not in the vocabulary (see
+    :func:`symbolic.representations.grid.transpose_tables`)."""
+    return grid_transpose_tables(vocab, SHIFTS)
+
+
+def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: int, bars: int,
+                   width: int, n_tracks: int, tables: np.ndarray | None = None,
+                   scenario: str | None = None, chord_drop: float = 0.25) -> dict:
+    """One batch of windows with their roles, masks and diffusion times (all numpy).
+
+    ``scenario`` forces one mask kind for every window ('tracks', 'span', 'chords', 'nothing')
+    instead of drawing it (0.45 / 0.25 / 0.2 / 0.1). Keys: ``tokens`` (clean, ``[B, R, W]``),
+    ``role`` (``[B, K+1, W]``), ``masked`` (bool ``[B, K, W]``: cells masked at time t),
+    ``target`` (bool ``[B, K, W]``), ``t`` (``[B]``), ``bar_pos`` (``[B, W]``).
+    """
+    k = n_tracks
+    toks = np.empty((batch, 2 * k + 2, width), dtype=np.int64)
+    role = np.zeros((batch, k + 1, width), dtype=np.int64)
+    target = np.zeros((batch, k, width), dtype=bool)
+    pos = np.zeros((batch, width), dtype=np.int64)
+    for b in range(batch):
+        song = songs[rng.integers(len(songs))]
+        wins = song.windows(bars)  # every start bar: max(1, n_bars - bars + 1) windows
+        tok, pos[b], used, first = song.cut(wins[int(rng.integers(len(wins)))], width)
+        if tables is not None:
+            order = rng.permutation(len(SHIFTS))
+            for si in order:
+                t2 = tables[si][tok]
+                if (t2 >= 0).all():
+                    tok = t2
+                    break
+        toks[b] = tok
+        present = np.array([not (tok[2 * j, :used] == EMPTY).all() for j in range(k)])
+        kind = scenario or rng.choice(["tracks", "span", "chords", "nothing"],
+                                      p=[0.45, 0.25, 0.2, 0.1])
+        tracks_present = np.nonzero(present)[0]
+        is_target = np.zeros(k, dtype=bool)
+        if kind in ("chords", "nothing") or len(tracks_present) < 2:
+            is_target[:] = True
+        elif kind == "tracks":
+            n = int(rng.integers(1, len(tracks_present)))
+            is_target[rng.choice(tracks_present, n, replace=False)] = True
+        else:  # span
+            n = int(rng.integers(1, len(tracks_present) + 1))
+            is_target[rng.choice(tracks_present, n, replace=False)] = True
+        cols = np.zeros(width, dtype=bool)
+        if kind == "span" and len(first) > 2:
+            nb = len(first) - 1
+            a = int(rng.integers(nb))
+            e = int(rng.integers(a + 1, nb + 1))
+            if e - a == nb:  # a span, not the whole window
+                e = max(a + 1, e - 1)
+            cols[first[a]:first[e]] = True
+        else:
+            cols[:used] = True
+        for j in range(k):
+            if is_target[j]:
+                target[b, j] = cols
+                role[b, j, :used] = np.where(cols[:used], ROLE_TARGET, ROLE_SOURCE)
+                if not present[j]:  # generating a track the window lacks: its cells are PAD
+                    toks[b, 2 * j:2 * j + 2, :used] = PAD
+            elif present[j] and (kind != "tracks" or rng.random() >= 0.2):
+                role[b, j, :used] = ROLE_SOURCE
+            else:
+                toks[b, 2 * j:2 * j + 2] = EMPTY
+        hide = kind == "nothing" or rng.random() < chord_drop
+        if hide:
+            toks[b, 2 * k:] = EMPTY
+        else:
+            role[b, k, :used] = ROLE_SOURCE
+    # low-discrepancy times, then masks
+    t = (rng.random() + np.arange(batch) / batch) % 1.0
+    t = np.maximum(t, T_MIN)
+    masked = target & (rng.random(target.shape) < t[:, None, None])
+    return {"tokens": toks, "role": role, "masked": masked, "target": target,
+            "t": t.astype(np.float32), "bar_pos": pos}
+
+
+def _stop_rule(stop_at: int | None, max_minutes: float | None, started):
+    """``fit``'s stop hook: past ``stop_at`` steps, or ``max_minutes`` of wall time."""
+    def stop(entry: dict) -> bool:
+        late = bool(max_minutes) and (time.time() - started) / 60 > max_minutes
+        return late or bool(stop_at and entry["step"] >= stop_at)
+    return stop
+
+
+def _fit_config(s: Settings, device: str, progress: bool):
+    from ...training import TrainConfig
+
+    return TrainConfig(steps=s.steps, lr=s.lr, warmup=min(200, s.steps // 10),
+                       schedule="cosine", min_lr_ratio=0.1, weight_decay=0.01,
+                       eval_every=s.eval_every, checkpoint_every=s.checkpoint_every,
+                       log_every=50, seed=s.seed, device=device, threads=s.threads,
+                       progress=progress)
+
+
+def train(settings: Settings | None = None, out=None, *, data_path=None, device: str = "auto",
+          resume: bool = True, progress: bool = True, stop_at: int | None = None,
+          max_minutes: float | None = None) -> dict:
+    """Train GETDiff with ``settings`` (default :class:`Settings`: the shipped recipe) on
+    POP909's train split (held-out loss on the valid split; ``data_path``: the POP909 folder)
+    and save the model to ``out`` (``config.json`` + ``model.safetensors`` + ``training.json``).
+
+    Checkpoints go to ``out/checkpoint``; run again to resume (``resume=False`` starts over).
+    ``stop_at``: stop after that step (a multiple of 50) of the ``settings.steps`` schedule,
+    deterministically; ``max_minutes`` stops at the first multiple of 50 steps past that time
+    (``training.json`` records the step, so ``stop_at`` reproduces the run). Returns what
+    ``training.json`` holds: steps reached, the settings, minutes, the loss history.
+    """
+    from ...training import fit, seed_everything
+
+    s = settings or Settings()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    vocab = as_vocab(s.vocab)
+    s = replace(s, width=s.width or s.window_bars * 4 * vocab.resolution)
+    train_songs = pop909_grids("train", s.vocab, path=data_path, progress=progress)
+    valid_songs = pop909_grids("valid", s.vocab, path=data_path, progress=progress)
+    tables = transpose_tables(vocab)
+    seed_everything(s.seed)
+    model = GETDiff(vocab=s.vocab, embed_dim=s.embed_dim, dim=s.dim, depth=s.depth,
+                    heads=s.heads, dropout=s.dropout, window_bars=s.window_bars,
+                    settings=asdict(s))
+    shape = dict(batch=s.batch, bars=s.window_bars, width=s.width, n_tracks=model.n_tracks)
+    ev_rng = np.random.default_rng(12345)
+    eval_batches = [training_batch(valid_songs, ev_rng, **shape) for _ in range(4)]
+
+    def make_batch(rng, step):
+        return training_batch(train_songs, rng, tables=tables, **shape)
+
+    started = time.time()
+    result = fit(model, make_batch, diffusion_loss, config=_fit_config(s, device, progress),
+                 eval_batches=eval_batches, checkpoint_dir=out / "checkpoint", resume=resume,
+                 stop=_stop_rule(stop_at, max_minutes, started))
+    model.to("cpu").eval()
+    model.save_pretrained(out, config=model.config)  # vocab slices in full, checked on load
+    info = {"steps": result.step, "planned_steps": s.steps, "batch": s.batch, "lr": s.lr,
+            "seed": s.seed, "window_bars": s.window_bars, "width": s.width,
+            "parameters": model.n_parameters(), "settings": asdict(s),
+            "minutes": round((time.time() - started) / 60, 1), "device": str(device),
+            "history": result.history}
+    (out / "training.json").write_text(json.dumps(info, indent=1))
+    return info

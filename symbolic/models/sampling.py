@@ -1,0 +1,139 @@
+"""Samplers shared by the diffusion models, in the k-diffusion style: schedules are functions
+that return tensors, and every interchangeable part is a short function with one signature.
+
+**Masked (absorbing-state) diffusion** (GETDiff): a model's loop draws every masked cell at
+each step (:func:`categorical`, optionally mixed with :func:`guided_log_probs`), asks
+:func:`unmask_count` how many cells the schedule commits, and an *unmasking order* picks which:
+:data:`UNMASK_ORDERS` maps a name to a function of the signature ::
+
+    order(masked, cells, conf, keep, *, note, t, generator, noise) -> chosen
+
+``masked``: bool ``[B, L]`` (the cells still masked); ``cells``: ``(batch index, column)`` of
+the drawn cells, each ``[N]``; ``conf``: ``[N]`` probability of each draw; ``keep``:
+``[B]`` how many to commit per piece; ``note``: bool ``[N]``, the draw is a note rather than
+silence; ``t``: the step's time in (0, 1]; ``generator``: a CPU ``torch.Generator`` (orders that
+draw take it); ``noise``: the scale of an order's own noise. Returns bool ``[B, L]``, a subset
+of ``masked``. Random numbers are drawn in a fixed order, so a seed gives the same result on
+every run.
+
+**Continuous noise** (HDiT, next): its schedules (``get_sigmas_*``) and samplers
+(``sample_euler(model, x, sigmas, ...)``) go in a section of their own below, with the same
+habits.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import SymbolicError
+
+__all__ = ["unmask_schedule", "unmask_count", "categorical", "guided_log_probs", "confidence",
+           "random", "noisy", "UNMASK_ORDERS", "unmask_order"]
+
+
+# ------------------------------------------------------------------------ masked diffusion
+
+def unmask_schedule(steps: int) -> torch.Tensor:
+    """The linear (MDLM) time grid of ``steps`` steps: float64 ``[steps + 1]`` from 1 to 0,
+    ``t_i = 1 - i / steps`` (a cell still masked at ``t`` stays masked to ``t_next`` with
+    probability ``t_next / t``)."""
+    steps = max(1, int(steps))
+    return 1.0 - torch.arange(steps + 1, dtype=torch.float64) / steps
+
+
+def unmask_count(n_masked: torch.Tensor, t: float, t_next: float) -> torch.Tensor:
+    """How many of ``n_masked`` (``[B]``) cells to commit going from ``t`` to ``t_next``: the
+    schedule's expected share rounded up, every one at the last step."""
+    if t_next <= 0:
+        return n_masked
+    return torch.ceil(n_masked * (1.0 - t_next / t)).long()
+
+
+def categorical(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                generator: torch.Generator | None = None):
+    """Draw one class per row of ``logits`` (``[N, C]``); returns (classes ``[N]``, their
+    probability ``[N]`` under the tempered, truncated distribution). ``temperature`` 0 is the
+    argmax (nothing drawn); ``top_p`` < 1 keeps the smallest set of most probable classes whose
+    mass reaches it (nucleus)."""
+    if temperature <= 0:
+        p = logits.softmax(-1)
+        c = p.argmax(-1)
+        return c, p.gather(-1, c[:, None])[:, 0]
+    p = (logits / temperature).softmax(-1)
+    if top_p < 1.0:
+        sp, si = p.sort(-1, descending=True)
+        keep = sp.cumsum(-1) - sp < top_p
+        sp = sp * keep
+        q = torch.zeros_like(p).scatter_(-1, si, sp)
+        p = q / q.sum(-1, keepdim=True)
+    c = torch.multinomial(p, 1, generator=generator)[:, 0]
+    return c, p.gather(-1, c[:, None])[:, 0]
+
+
+def guided_log_probs(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tensor:
+    """Classifier-free guidance on logits: ``log p_u + scale * (log p_c - log p_u)`` (1: the
+    conditional model; > 1 follows the condition more)."""
+    lu = uncond.log_softmax(-1)
+    return lu + scale * (cond.log_softmax(-1) - lu)
+
+
+def _top(masked, cells, score, keep):
+    """The ``keep`` highest-scoring drawn cells of each piece."""
+    bi, ci = cells
+    full = torch.full(masked.shape, -float("inf"), device=masked.device)
+    full[bi, ci] = score
+    rank = full.argsort(-1, descending=True).argsort(-1)
+    return masked & (rank < keep[:, None])
+
+
+def confidence(masked, cells, conf, keep, *, note=None, t=1.0, generator=None, noise=1.0):
+    """The most confident draws, ``keep`` per piece split between notes and silent cells in
+    the proportion drawn.
+
+    Plain confidence order commits the near-certain silent cells first, and a grid that is
+    mostly silent then stays silent (on held-out POP909 windows, an early GETDiff checkpoint
+    kept a few percent of the true number of notes that way); the split keeps the note density
+    of the model's own draws. With ``note`` None (or all True) it is plain confidence order."""
+    bi, ci = cells
+    if note is None:
+        note = torch.ones_like(conf, dtype=torch.bool)
+    dev = masked.device
+    chosen = torch.zeros_like(masked)
+    n_note = torch.zeros(masked.shape[0], device=dev).index_add_(0, bi, note.float())
+    n_all = masked.sum(-1).float()
+    keep_note = torch.round(keep * n_note / n_all.clamp(min=1)).long()
+    for group, quota in ((note, keep_note), (~note, keep - keep_note)):
+        score = torch.full(masked.shape, -float("inf"), device=dev)
+        score[bi[group], ci[group]] = conf[group]
+        rank = score.argsort(-1, descending=True).argsort(-1)
+        chosen |= (rank < quota[:, None]) & (score > -float("inf"))
+    return chosen
+
+
+def random(masked, cells, conf, keep, *, note=None, t=1.0, generator=None, noise=1.0):
+    """A uniform subset (MDLM's ancestral order: exact for the model)."""
+    score = torch.rand(conf.shape, generator=generator).to(masked.device)
+    return _top(masked, cells, score, keep)
+
+
+def noisy(masked, cells, conf, keep, *, note=None, t=1.0, generator=None, noise=1.0):
+    """Confidence plus Gumbel noise that fades with ``t`` (MaskGIT); like plain confidence, it
+    tends to silence sparse tracks."""
+    u = torch.rand(conf.shape, generator=generator).clamp(1e-9, 1 - 1e-9)
+    gumbel = -torch.log(-torch.log(u)).to(masked.device)
+    return _top(masked, cells, conf.clamp_min(1e-9).log() + noise * t * gumbel, keep)
+
+
+#: Unmasking orders by name (one signature, see the module doc).
+UNMASK_ORDERS = {"confidence": confidence, "random": random, "noisy": noisy}
+
+
+def unmask_order(name: str):
+    """The unmasking order called ``name`` (a key of :data:`UNMASK_ORDERS`)."""
+    if name not in UNMASK_ORDERS:
+        raise SymbolicError(f"must be one of {', '.join(UNMASK_ORDERS)}, got {name!r}", "order")
+    return UNMASK_ORDERS[name]
+
+
+# ------------------------------------------------------------------------ continuous noise
+# (HDiT's get_sigmas_* schedules and sample_euler-style samplers go here.)
