@@ -38,12 +38,12 @@ pieces is sampled at once.
 The family's parts, in reading order (copy them to add a model family):
 
 - :mod:`.settings`: :class:`Settings`, the shipped recipe (model sizes and training).
-- :mod:`.model`: :class:`GETDiff` (``HubModel`` save/load), the loss and :func:`sample`.
+- :mod:`.model`: :class:`GETDiff` (``HubModel`` save/load), :func:`load` (the shipped weights
+  or any other folder), the loss and :func:`sample`.
 - :mod:`.train`: transposition, :func:`training_batch` and :func:`train` over
   :func:`symbolic.training.fit`.
 - :mod:`.generate`: :func:`infill`, :func:`compose` and :func:`generate_grids` (windows of
   whole pieces), with tracks mapped by :mod:`symbolic.tracks`.
-- here: :func:`load`, the shipped weights or any other folder.
 
 Corpus grids come from :mod:`symbolic.data.grids`; the commands (``symbolic infill``,
 ``symbolic compose``, ``symbolic train getdiff``) are in :mod:`symbolic.cli.generate`.
@@ -55,33 +55,24 @@ Shipped weights: ``symbolic/pretrained/getdiff-pop909`` (:func:`load`), reproduc
 from __future__ import annotations
 
 from ...data.grids import GridSong, pop909_grids
-from .. import load_pretrained
 from .generate import (
     DEFAULT_CHORDS, Region, TrackMappingError, compose, generate_grids, infill, map_tracks,
     parse_progression,
 )
 from .model import (
-    EMPTY, MASK, PAD, ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff, cell_nll,
-    diffusion_loss, masked_input, sample,
+    DEFAULT_NAME, EMPTY, MASK, PAD, ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff,
+    cell_nll, diffusion_loss, load, masked_input, sample,
 )
 from .settings import Settings
 from .train import SHIFTS, train, training_batch, transpose_tables
 
-__all__ = ["GETDiff", "Settings", "load", "train", "sample", "infill", "compose",
-           "generate_grids", "parse_progression", "Region", "map_tracks", "DEFAULT_CHORDS", "TrackMappingError", "GridSong", "pop909_grids",
-           "training_batch", "diffusion_loss", "cell_nll", "masked_input", "transpose_tables",
-           "SHIFTS", "DEFAULT_NAME", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD",
-           "EMPTY", "MASK", "T_MIN", "load_default"]
-
-#: Name of the shipped weights under ``symbolic/pretrained/``.
-DEFAULT_NAME = "getdiff-pop909"
-
-
-def load(name_or_path=None, device: str = "auto") -> GETDiff:
-    """The shipped model (POP909: MELODY, BRIDGE, PIANO + chords), or ``name_or_path`` (a
-    shipped name, a folder, a Hub id), on ``device`` (see
-    :func:`symbolic.models.load_pretrained`: shipped weights load once per device)."""
-    return load_pretrained(GETDiff, DEFAULT_NAME, name_or_path, device)
+__all__ = [
+    "GETDiff", "Settings", "load", "train", "sample", "infill", "compose", "generate_grids",
+    "parse_progression", "Region", "map_tracks", "DEFAULT_CHORDS", "TrackMappingError",
+    "GridSong", "pop909_grids", "training_batch", "diffusion_loss", "cell_nll", "masked_input",
+    "transpose_tables", "SHIFTS", "DEFAULT_NAME", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET",
+    "PAD", "EMPTY", "MASK", "T_MIN", "load_default",
+]
 
 
 def load_default(device: str = "cpu") -> GETDiff:

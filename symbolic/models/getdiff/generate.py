@@ -57,7 +57,7 @@ from ...errors import TrackMappingError
 from ...representations import grid as gr
 from ...representations.meter import MetricGrid
 from ...timeline import bar_windows
-from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, sample
+from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
            "generate_grids", "Region", "DEFAULT_CHORDS"]
@@ -83,8 +83,6 @@ class Region:
 # =============================================================================================
 
 def _model(model, device) -> GETDiff:
-    from . import load
-
     if isinstance(model, GETDiff):
         from ...training import resolve_device
 

@@ -13,13 +13,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...representations.grid import EMPTY, MASK, PAD, as_vocab
-from .. import HubModel
+from .. import HubModel, load_pretrained
 from ..layers import Transformer
 from ..sampling import categorical, guided_log_probs, unmask_count, unmask_order, unmask_schedule
 
-__all__ = ["GETDiff", "masked_input", "cell_nll", "diffusion_loss", "sample", "ROLE_EMPTY",
+__all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffusion_loss", "sample", "ROLE_EMPTY",
            "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
 
+#: Name of the shipped weights under ``symbolic/pretrained/``.
+DEFAULT_NAME = "getdiff-pop909"
 ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET = 0, 1, 2
 MAX_BAR_STEPS = 64  # step-in-bar embeddings (a 4/4 bar at resolution 4 uses 16)
 T_MIN = 1e-3  # smallest diffusion time drawn in training (the bound weighs cells by 1/t)
@@ -125,6 +127,13 @@ class GETDiff(nn.Module, HubModel):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def load(name_or_path=None, device: str = "auto") -> GETDiff:
+    """The shipped model (POP909: MELODY, BRIDGE, PIANO + chords), or ``name_or_path`` (a
+    shipped name, a folder, a Hub id), on ``device`` (see
+    :func:`symbolic.models.load_pretrained`: shipped weights load once per device)."""
+    return load_pretrained(GETDiff, DEFAULT_NAME, name_or_path, device)
 
 
 def masked_input(tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
