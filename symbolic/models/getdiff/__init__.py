@@ -30,10 +30,10 @@ may be used afterwards.
 **Sampling** (:func:`sample`, over :mod:`symbolic.models.sampling`): start with every target
 cell masked; at each of ``steps`` steps, predict all masked cells, draw each (temperature,
 top-p, a seeded generator), and keep the most confident draws of each track: as many as the
-linear schedule unmasks in that step (``n_masked * (1 - t_next / t)``), the rest stay masked. Classifier-free chord guidance mixes
-log-probabilities with and without the chord rows (``uncond + w * (cond - uncond)``); the
-model learns both because chords are hidden in a quarter of the training windows. A batch of
-pieces is sampled at once.
+linear schedule unmasks in that step (``n_masked * (1 - t_next / t)``), the rest stay masked.
+Classifier-free chord guidance mixes log-probabilities with and without the chord rows
+(``uncond + w * (cond - uncond)``); the model learns both because chords are hidden in a
+quarter of the training windows. A batch of pieces is sampled at once.
 
 The family's parts, in reading order (copy them to add a model family):
 

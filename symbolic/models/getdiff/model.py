@@ -17,8 +17,8 @@ from .. import HubModel, load_pretrained
 from ..layers import Transformer
 from ..sampling import categorical, guided_log_probs, unmask_count, unmask_order, unmask_schedule
 
-__all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffusion_loss", "sample", "ROLE_EMPTY",
-           "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
+__all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffusion_loss",
+           "sample", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
 
 #: Name of the shipped weights under ``symbolic/pretrained/``.
 DEFAULT_NAME = "getdiff-pop909"
