@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import symbolic  # noqa: E402
 from symbolic.audio import PQMF, render  # noqa: E402
-from symbolic.audio.train_rave import stage1_smoke  # noqa: E402
+from symbolic.models.rave import stage1_smoke  # noqa: E402
 
 RATE = 16000
 

@@ -24,9 +24,9 @@ see :mod:`symbolic.audio.soundfont`); ``fluidsynth CLI`` (``fluidsynth -ni -F``,
 MIDI write and WAV read); ``pretty_midi + pyfluidsynth`` (``PrettyMIDI(path).fluidsynth(fs,
 sf2_path)``, from MIDI files written beforehand), when pyfluidsynth imports.
 
-Then, when :mod:`symbolic.audio.codec` exposes ``load_codec``/``AudioCodec``: encode and
-decode time for each codec it lists (architecture with random weights: timing only) on
-``--codec-seconds`` of the first synth render, resampled to the codec's rate.
+Then encode and decode time for each codec :func:`symbolic.audio.factory.available_codecs`
+lists (architecture with random weights: timing only) on ``--codec-seconds`` of the first synth
+render, resampled to the codec's rate.
 
 Wall-clock figures depend on the machine's load: run on an idle machine for numbers to quote.
 """
@@ -34,7 +34,6 @@ Wall-clock figures depend on the machine's load: run on an idle machine for numb
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import tempfile
 import time
@@ -165,25 +164,18 @@ def bench_pretty_midi(scores, sf, sr):
 
 
 def bench_codecs(wav, sr, size, seconds):
-    if importlib.util.find_spec("symbolic.audio.codec") is None:
-        print("codec adapters: see symbolic.audio.codec")
-        return
-    import symbolic.audio.codec as codec_mod
-
-    if not (hasattr(codec_mod, "load_codec") and hasattr(codec_mod, "AudioCodec")):
-        print("codec adapters: symbolic.audio.codec has no load_codec/AudioCodec yet")
-        return
     from symbolic.audio.dsp import resample
+    from symbolic.audio.factory import available_codecs, load_codec
 
-    names = codec_mod.available_codecs() if hasattr(codec_mod, "available_codecs") else []
-    print(f"\ncodecs (symbolic.audio.codec, size={size!r}, random weights: timing only), "
+    names = available_codecs()
+    print(f"\ncodecs (symbolic.audio.factory, size={size!r}, random weights: timing only), "
           f"{seconds:.0f} s of the first synth render:")
     print(f"{'codec':<14}{'rate':>7}{'kind':>12}{'frames/s':>10}{'encode xRT':>12}"
           f"{'decode xRT':>12}")
     clip = wav[..., : int(seconds * sr)]
     for name in names:
         try:
-            codec = codec_mod.load_codec(name, size=size, device="cpu")
+            codec = load_codec(name, size=size, device="cpu")
             x = resample(clip, sr, codec.sample_rate).reshape(1, 1, -1)
             x = x.expand(1, codec.channels, x.shape[-1]).contiguous()
             audio_s = x.shape[-1] / codec.sample_rate

@@ -10,11 +10,10 @@ from hypothesis import strategies as st
 
 pytest.importorskip("transformers")
 
-from symbolic.audio.codec import (  # noqa: E402
-    AudioInputError, Latents, TransformersCodec, available_codecs, load_codec,
-)
+from symbolic.audio.codec import AudioInputError, Latents, TransformersCodec  # noqa: E402
+from symbolic.audio.factory import available_codecs, load_codec  # noqa: E402
 from symbolic.audio.pqmf import PQMF  # noqa: E402
-from symbolic.audio.rave import RaveCodec  # noqa: E402
+from symbolic.models.rave import RaveCodec  # noqa: E402
 from symbolic.errors import DataNotFoundError, SymbolicError  # noqa: E402
 
 KINDS = ["encodec", "dac", "mimi", "wavtokenizer", "xcodec", "vibevoice", "pocket_tts"]
@@ -234,8 +233,22 @@ def test_rave_save_and_load_give_identical_outputs(tmp_path):
     assert not torch.equal(codec.decode(lat, seed=4), b)
 
 
+def test_rave_load_refuses_missing_weights_and_reads_folders(tmp_path):
+    from symbolic.models import rave
+
+    with pytest.raises(DataNotFoundError, match="symbolic train rave"):
+        rave.load()  # no weights ship: never random ones in their place
+    torch.manual_seed(0)
+    codec = RaveCodec.small(latent_dim=8)
+    codec.save_pretrained(tmp_path / "rave")
+    loaded = rave.load(tmp_path / "rave", device="cpu")
+    assert isinstance(loaded, RaveCodec) and loaded.pretrained and not loaded.training
+    assert all(torch.equal(a, b) for a, b in zip(codec.state_dict().values(),
+                                                 loaded.state_dict().values()))
+
+
 def test_rave_stage1_loss_falls_on_rendered_bach(bach):
-    from symbolic.audio.train_rave import stage1_smoke
+    from symbolic.models.rave import stage1_smoke
 
     result = stage1_smoke(bach[0], steps=40)
     losses = [r["loss"] for r in result.history]
@@ -244,7 +257,7 @@ def test_rave_stage1_loss_falls_on_rendered_bach(bach):
 
 
 def test_rave_stage2_trains_decoder_with_encoder_frozen(bach, tmp_path):
-    from symbolic.audio.train_rave import Crops, train_stage2
+    from symbolic.models.rave import Crops, train_stage2
     from symbolic.training import TrainConfig
 
     torch.manual_seed(0)
@@ -283,13 +296,14 @@ def test_encode_scores_and_roundtrip_for_every_kind_of_codec(codecs):
 def test_training_cli_runs_both_stages(tmp_path, bach):
     import json
 
-    from symbolic.audio.train_rave import main
+    from symbolic.cli import main
 
     common = ["--out", str(tmp_path / "rave"), "--sources", "bach_chorales:1",
               "--max-seconds", "2", "--crop-frames", "16", "--batch-size", "2", "--quiet",
               "--device", "cpu"]
-    assert main(["train", "--steps", "2", "--size", "small", *common]) == 0
-    assert main(["train", "--steps", "1", "--stage", "2", *common]) == 0
+    assert main(["train", "rave", "--steps", "2", "--size", "small", *common]) == 0
+    # the old spelling goes through the same parser
+    assert main(["codec", "train", "--steps", "1", "--stage", "2", *common]) == 0
     codec = load_codec(tmp_path / "rave")
     assert isinstance(codec, RaveCodec) and codec.sample_rate == RATE
     settings = json.loads((tmp_path / "rave" / "config.json").read_text())["settings"]

@@ -10,12 +10,12 @@ import symusic
 import torch
 
 import symbolic
-from symbolic.audio.cli import add_render_parser
 from symbolic.audio.dsp import read_wav, resample, write_wav
 from symbolic.audio.notes import notes_from_scores
 from symbolic.audio.rendering import BACKENDS, render
 from symbolic.audio.soundfont import find_soundfont
 from symbolic.audio.synth import Synth
+from symbolic.cli.audio import add_render_parser
 from symbolic.errors import (ConversionError, DataNotFoundError, EmptyScoreError,
                              SymbolicError)
 

@@ -13,8 +13,11 @@ The shared path, one device, batched::
   :mod:`~symbolic.audio.soundfont` (local SoundFont, CPU reference).
 - :mod:`~symbolic.audio.dsp`: resampling (torch, no torchaudio) and WAV files.
 - :mod:`~symbolic.audio.codec`: :class:`AudioCodec`, :class:`Latents`, adapters for the
-  transformers codecs; :mod:`~symbolic.audio.pqmf` and :mod:`~symbolic.audio.rave`: a
-  RAVE-style codec written here; :mod:`~symbolic.audio.path`: Score -> latents -> wav.
+  transformers codecs; :mod:`~symbolic.audio.factory`: :func:`load_codec` by kind or folder;
+  :mod:`~symbolic.audio.pqmf`: the pseudo-QMF filter bank; :mod:`~symbolic.audio.path`:
+  Score -> latents -> wav.
+- The RAVE-style codec written here is a model family, :mod:`symbolic.models.rave`
+  (:class:`RaveCodec` is re-exported here); ``symbolic train rave`` trains it.
 
 Names below import on first use (torch and transformers load only when needed).
 """
@@ -24,16 +27,16 @@ from __future__ import annotations
 import importlib
 
 _NAMES = {
-    "NoteBatch": "notes", "notes_from_scores": "notes",
-    "render": "rendering", "BACKENDS": "rendering",
-    "Synth": "synth", "render_synth": "synth",
-    "render_soundfont": "soundfont", "find_soundfont": "soundfont",
-    "resample": "dsp", "write_wav": "dsp", "read_wav": "dsp",
-    "AudioCodec": "codec", "Latents": "codec", "TransformersCodec": "codec",
-    "load_codec": "codec",
-    "PQMF": "pqmf",
-    "RaveCodec": "rave",
-    "encode_scores": "path", "roundtrip": "path",
+    "NoteBatch": ".notes", "notes_from_scores": ".notes",
+    "render": ".rendering", "BACKENDS": ".rendering",
+    "Synth": ".synth", "render_synth": ".synth",
+    "render_soundfont": ".soundfont", "find_soundfont": ".soundfont",
+    "resample": ".dsp", "write_wav": ".dsp", "read_wav": ".dsp",
+    "AudioCodec": ".codec", "Latents": ".codec", "TransformersCodec": ".codec",
+    "load_codec": ".factory", "available_codecs": ".factory",
+    "PQMF": ".pqmf",
+    "RaveCodec": "..models.rave",
+    "encode_scores": ".path", "roundtrip": ".path",
 }
 
 __all__ = sorted(_NAMES)
@@ -41,5 +44,5 @@ __all__ = sorted(_NAMES)
 
 def __getattr__(name):
     if name in _NAMES:
-        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+        return getattr(importlib.import_module(_NAMES[name], __name__), name)
     raise AttributeError(f"module 'symbolic.audio' has no attribute {name!r}")

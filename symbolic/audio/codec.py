@@ -56,14 +56,15 @@ weights (offline); ``TransformersCodec.small(kind)`` a tiny one for tests;
 ``TransformersCodec.from_pretrained(folder)`` loads real weights from a local folder
 (``config.json`` + ``model.safetensors``; never a pickle, never the network).
 
-**RAVE-style codec**: :class:`symbolic.audio.rave.RaveCodec`, written here (continuous
-latents, 2,048 samples per frame by default), trainable on rendered corpora.
+**RAVE-style codec**: :class:`symbolic.models.rave.RaveCodec`, a model family written here
+(continuous latents, 2,048 samples per frame by default), trainable on rendered corpora.
 
-**Factory and benchmarking.** :func:`load_codec` takes a kind (``'encodec'``, ``'dac'``,
-``'mimi'``, ... , ``'rave'``) or a folder. A kind alone gives the *architecture with random
-weights* (``codec.pretrained`` is False): right for timing and tests, useless for listening;
-real weights come from a folder. :func:`available_codecs` lists the kinds that build offline
-here; a benchmark times each like this::
+**Factory and benchmarking** (:mod:`symbolic.audio.factory`). :func:`~symbolic.audio.factory.
+load_codec` takes a kind (``'encodec'``, ``'dac'``, ``'mimi'``, ... , ``'rave'``) or a folder.
+A kind alone gives the *architecture with random weights* (``codec.pretrained`` is False):
+right for timing and tests, useless for listening; real weights come from a folder.
+:func:`~symbolic.audio.factory.available_codecs` lists the kinds that build offline here; a
+benchmark times each like this::
 
     for name in available_codecs():
         codec = load_codec(name, size="small")     # or size="default": full-size architecture
@@ -89,8 +90,8 @@ from torch import nn
 
 from ..errors import AudioInputError, DataNotFoundError
 
-__all__ = ["AudioCodec", "Latents", "TransformersCodec", "AudioInputError", "load_codec",
-           "available_codecs", "TRANSFORMERS_KINDS", "fit_length"]
+__all__ = ["AudioCodec", "Latents", "TransformersCodec", "AudioInputError", "TRANSFORMERS_KINDS",
+           "fit_length", "available_transformers_kinds", "read_config"]
 
 KINDS = ("continuous", "discrete")
 
@@ -559,7 +560,7 @@ class TransformersCodec(AudioCodec):
         ``save_pretrained`` writes or a Hub snapshot holds). Never downloads, never unpickles.
         The sample rate is read from the config, else from ``preprocessor_config.json``."""
         folder = Path(path)
-        config = _read_config(folder)
+        config = read_config(folder)
         kind = _KIND_OF_MODEL_TYPE.get(config.get("model_type"))
         if kind is None:
             raise DataNotFoundError(f"config.json has model type {config.get('model_type')!r};"
@@ -626,7 +627,20 @@ def _adapter(kind: str) -> _Adapter:
     return _ADAPTERS[kind]
 
 
-def _read_config(folder: Path) -> dict:
+def available_transformers_kinds() -> list[str]:
+    """The kinds of :data:`TRANSFORMERS_KINDS` whose model class this transformers version
+    has (empty without transformers)."""
+    try:
+        import transformers
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        return []
+    return [kind for kind, adapter in _ADAPTERS.items()
+            if hasattr(transformers, adapter.model_class)]
+
+
+def read_config(folder: Path) -> dict:
+    """The ``config.json`` of a codec folder, or :class:`DataNotFoundError` naming what is
+    missing or malformed."""
     if not folder.is_dir():
         raise DataNotFoundError("not a folder (codecs load from a local folder with "
                                 "config.json and model.safetensors)", folder)
@@ -637,63 +651,3 @@ def _read_config(folder: Path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise DataNotFoundError(f"config.json is not valid JSON ({e})", folder) from None
-
-
-# ------------------------------------------------------------------------------ the factory
-
-def available_codecs() -> list[str]:
-    """Codec names that :func:`load_codec` builds offline here (architecture, random weights):
-    the transformers kinds this transformers version has, and ``'rave'``."""
-    names = []
-    try:
-        import transformers
-    except ImportError:  # pragma: no cover
-        transformers = None
-    for kind, adapter in _ADAPTERS.items():
-        if transformers is not None and hasattr(transformers, adapter.model_class):
-            names.append(kind)
-    return names + ["rave"]
-
-
-def load_codec(name_or_path, *, size: str = "default", device: str | torch.device | None = None,
-               **kwargs) -> AudioCodec:
-    """A codec by kind or from a folder.
-
-    - a kind of :func:`available_codecs` (``'encodec'``, ``'dac'``, ``'mimi'``, ``'rave'``...):
-      the architecture with **random weights** (``codec.pretrained`` is False), ``size``
-      ``'default'`` (the published configuration; for RAVE the shipped weights when the package
-      has them) or ``'small'`` (tiny, for tests); ``kwargs`` go to the config (transformers:
-      config fields plus ``bandwidth`` / ``num_quantizers`` / ``sample_rate``; RAVE: its
-      constructor).
-    - a folder: a saved :class:`~symbolic.audio.rave.RaveCodec`, or a transformers codec
-      (``config.json`` with a ``model_type`` of the adapted kinds).
-
-    ``device``: where to put it (``'auto'``: CUDA when present); default: CPU.
-    """
-    if size not in ("default", "small"):
-        raise ValueError(f"size must be 'default' or 'small', got {size!r}")
-    name = str(name_or_path)
-    if name == "rave":
-        from .rave import RaveCodec
-
-        codec = RaveCodec.small(**kwargs) if size == "small" else RaveCodec.default(**kwargs)
-    elif name in _ADAPTERS:
-        codec = (TransformersCodec.small(name, **kwargs) if size == "small"
-                 else TransformersCodec.from_config(name, **kwargs))
-    else:
-        folder = Path(name_or_path)
-        if not folder.exists():
-            raise DataNotFoundError(f"neither a codec kind ({', '.join(available_codecs())}) "
-                                    "nor an existing folder", name)
-        config = _read_config(folder)
-        if "model_type" in config:
-            codec = TransformersCodec.from_pretrained(folder, **kwargs)
-        else:
-            from .rave import RaveCodec
-
-            codec = RaveCodec.from_pretrained(str(folder), **kwargs)
-    if device is not None:
-        from ..training import resolve_device
-
-        codec = codec.to(resolve_device(device))
-    return codec.eval()

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from ..errors import DataNotFoundError, SoundFontError
+from ..training import resolve_device
 from .notes import NoteBatch, notes_from_scores
 
 __all__ = ["find_soundfont", "render_soundfont", "SOUNDFONT_PATHS", "TAIL_SECONDS",
@@ -132,8 +133,6 @@ def render_soundfont(scores, sample_rate: int = 22050, *, length: int | None = N
     ``seed`` and ``compile`` are accepted for the shared signature and unused (SoundFont
     playback has no randomness here). ``quality`` is symusic's synthesizer quality (0-6).
     """
-    from .synth import _resolve_device
-
     if channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, got {channels}")
     if engine not in ("symusic", "fluidsynth", "auto"):
@@ -181,4 +180,4 @@ def render_soundfont(scores, sample_rate: int = 22050, *, length: int | None = N
     if normalize and wav.shape[-1]:
         peak = wav.abs().amax(dim=(1, 2), keepdim=True)
         wav = torch.where(peak > 1e-8, wav * (PEAK / peak.clamp_min(1e-8)), wav)
-    return wav.to(_resolve_device(device))
+    return wav.to(resolve_device(device))

@@ -76,6 +76,7 @@ from typing import Callable
 
 import torch
 
+from ..training import resolve_device
 from .notes import NoteBatch, notes_from_scores
 
 __all__ = ["Synth", "render_synth", "Patch", "PATCHES", "PROGRAM_PATCH", "DRUM_SOUNDS",
@@ -616,12 +617,6 @@ def _pan_gains(pan: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- the synthesizer
 
 
-def _resolve_device(device) -> torch.device:
-    from ..training import resolve_device
-
-    return resolve_device(device)
-
-
 class Synth:
     """A wavetable + drum-sample synthesizer for one sample rate, seed and device.
 
@@ -640,7 +635,7 @@ class Synth:
             raise ValueError(f"sample_rate must be at least 1000 Hz, got {sample_rate}")
         self.sample_rate = int(sample_rate)
         self.channels = channels
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         self.seed = int(seed)
         self.chunk = int(chunk or (1 << 22 if self.device.type == "cuda" else 1 << 18))
         self.tables = build_wavetables(self.sample_rate).reshape(-1).to(self.device)
@@ -839,7 +834,7 @@ _SYNTHS: dict = {}
 
 
 def _cached_synth(sample_rate, channels, device, seed, compile) -> Synth:
-    key = (int(sample_rate), int(channels), str(_resolve_device(device)), int(seed),
+    key = (int(sample_rate), int(channels), str(resolve_device(device)), int(seed),
            bool(compile))
     if key not in _SYNTHS:
         if len(_SYNTHS) >= 4:

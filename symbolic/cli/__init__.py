@@ -10,6 +10,9 @@
     symbolic compose --chords "C G Am F | ..." -o song.mid [--png P] [--wav W]
                                           a new piece from a chord progression
     symbolic train getdiff --out DIR      train GETDiff on POP909 (reproduces the weights)
+    symbolic train rave --out DIR --steps N [--stage 2]
+                                          train the RAVE-style audio codec on rendered
+                                          corpora (alias: symbolic codec train)
     symbolic render IN OUT.wav [--backend synth|soundfont]
                                           render any readable file to audio
     symbolic convert IN OUT               any readable format to MIDI/MusicXML/ABC/PNG
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--tune", default=None, help="ABC tune: index or title")
     info.set_defaults(func=_cmd_info)
 
-    from . import generate, harmony2vec, tokenize, train
+    from . import audio, generate, harmony2vec, tokenize, train
     from .generate import DEMO_CHORDS, cmd_demo
 
     demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
@@ -103,31 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.add_parsers(sub)
     generate.add_parsers(sub)
     train.add_parsers(sub)
-    try:
-        from ..audio.cli import add_render_parser
-    except ImportError:  # the audio commands are optional until symbolic.audio.cli exists
-        pass
-    else:
-        add_render_parser(sub)
-    codec = sub.add_parser("codec", help="audio codecs: train the RAVE-style codec",
-                           add_help=False)
-    codec.add_argument("rest", nargs=argparse.REMAINDER)
-    codec.set_defaults(func=_cmd_codec)
+    audio.add_parsers(sub)
     return p
-
-
-def _cmd_codec(args) -> int:
-    return _run_codec(args.rest)
-
-
-def _run_codec(rest) -> int:
-    """``symbolic codec ...``: its parser (and torch) load only when the command is used."""
-    from ..audio.train_rave import add_codec_parser
-
-    p = argparse.ArgumentParser(prog="symbolic")
-    add_codec_parser(p.add_subparsers(dest="command", required=True))
-    sub_args = p.parse_args(["codec", *rest])
-    return sub_args.func(sub_args)
 
 
 def _version() -> str:
@@ -138,12 +118,6 @@ def _version() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["codec"]:
-        try:
-            return _run_codec(argv[1:])
-        except SymbolicError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
     args = build_parser().parse_args(argv)
     if getattr(args, "tune", None) is not None and str(args.tune).lstrip("-").isdigit():
         args.tune = int(args.tune)

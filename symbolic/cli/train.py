@@ -15,6 +15,7 @@ __all__ = ["FAMILIES", "add_parsers"]
 FAMILIES = {
     "getdiff": ("generate", "GETDiff masked track diffusion on POP909 (shipped weights)"),
     "harmony2vec": ("harmony2vec", "harmony embeddings on POP909 + music21 (shipped weights)"),
+    "rave": ("audio", "RAVE-style audio codec on rendered corpora (no shipped weights)"),
 }
 
 

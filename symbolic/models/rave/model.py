@@ -1,8 +1,8 @@
 """A RAVE-style audio codec, written here: continuous latents at 2,048 samples per frame.
 
 After RAVE (Caillon & Esling, 2021), read top to bottom: blocks -> encoder -> decoder (with its
-noise branch) -> :class:`RaveCodec` -> losses -> discriminator. Training (two stages, data
-rendered from the corpora, the CLI) is :mod:`symbolic.audio.train_rave`.
+noise branch) -> :class:`RaveCodec` -> losses -> discriminator. Training (two stages, on audio
+rendered from the corpora) is :mod:`.train`.
 
 **Signal path.** A 16-band pseudo-QMF bank (:class:`~symbolic.audio.pqmf.PQMF`) splits the
 waveform into sub-bands at 1/16 of the rate; the encoder (dilated residual convolutions, then
@@ -26,7 +26,8 @@ the linear magnitude plus L1 of the log magnitude), :func:`kl_divergence`, and f
 
 Saved and loaded as a folder (``config.json`` + ``model.safetensors``) through
 :class:`symbolic.models.HubModel`: ``codec.save_pretrained(dir)``,
-``RaveCodec.from_pretrained(dir)``.
+``RaveCodec.from_pretrained(dir)`` or :func:`symbolic.models.rave.load`. A codec built with the
+constructor (or :meth:`RaveCodec.small`) has random weights; no weights ship with the package.
 """
 
 from __future__ import annotations
@@ -37,17 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import HubModel
-from .codec import AudioCodec
-from .pqmf import PQMF
+from ...audio.codec import AudioCodec
+from ...audio.pqmf import PQMF
+from .. import HubModel
+from .settings import SMALL_CONFIG
 
 __all__ = ["RaveCodec", "Discriminator", "spectral_loss", "kl_divergence",
-           "discriminator_loss", "generator_loss", "feature_matching", "SMALL_CONFIG",
-           "add_codec_parser"]
-
-#: A tiny configuration (tests, smoke runs): 16 bands, 2 x 2 ratios (64 samples per frame).
-SMALL_CONFIG = dict(sample_rate=16000, latent_dim=16, capacity=8, multipliers=(1, 2, 4),
-                    ratios=(2, 2), noise_ratios=(2,), dilations=(1, 3))
+           "discriminator_loss", "generator_loss", "feature_matching", "SMALL_CONFIG"]
 
 
 def _act() -> nn.Module:
@@ -184,7 +181,12 @@ class RaveCodec(AudioCodec, HubModel, library_name="symbolic",
     samples); ``kernel`` / ``dilations``: the residual convolutions; ``noise_ratios``: frames
     of the noise branch in sub-band samples (None: no noise branch; ``prod(noise_ratios)`` must
     divide ``prod(ratios)``); ``noise_filters``: magnitude bins per band and frame.
-    ``settings``: the training recipe, recorded for reference (not used by the model).
+    ``settings``: what trained it, per stage (``{"stage1": {"settings": ..., "steps": ...,
+    "last": ...}}``, see :func:`symbolic.models.rave.train`), recorded in ``config.json`` for
+    reference (not used by the model).
+
+    The constructor gives random weights; trained ones come from
+    :func:`symbolic.models.rave.load` (a folder written by ``symbolic train rave``).
     """
 
     name = "rave"
@@ -221,17 +223,6 @@ class RaveCodec(AudioCodec, HubModel, library_name="symbolic",
     def small(cls, **overrides) -> "RaveCodec":
         """A tiny configuration (:data:`SMALL_CONFIG`, 64 samples per frame): for tests."""
         return cls(**{**SMALL_CONFIG, **overrides})
-
-    @classmethod
-    def default(cls, **overrides) -> "RaveCodec":
-        """The shipped weights (``symbolic/pretrained/rave``) when the package has them and
-        no override is given; otherwise the default architecture with random weights."""
-        from ..models import PRETRAINED_ROOT
-
-        folder = PRETRAINED_ROOT / "rave"
-        if not overrides and (folder / "model.safetensors").is_file():
-            return cls.from_pretrained(str(folder))
-        return cls(**overrides)
 
     @classmethod
     def _from_pretrained(cls, **kwargs):
@@ -439,17 +430,3 @@ def feature_matching(real, fake) -> torch.Tensor:
                             for a, b in maps) / len(maps)
     return total
 
-
-def add_codec_parser(subparsers):
-    """Add the ``codec`` subcommand (``codec train ...``) to the ``symbolic`` CLI."""
-    from .train_rave import add_codec_parser as add
-
-    return add(subparsers)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from .train_rave import main
-
-    sys.exit(main())
