@@ -25,7 +25,7 @@ __all__ = ["load", "save", "describe", "infill", "compose", "SymbolicError", "__
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "timing", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
-               "tracks"}
+               "tracks", "timeline", "sandbox"}
 
 
 def describe(score, **kwargs):

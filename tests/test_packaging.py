@@ -16,8 +16,9 @@ assert Path(symbolic.__file__).is_relative_to(Path(sys.argv[1])), symbolic.__fil
 from symbolic.representations import grid, tokens
 assert len(grid.GridVocab.load("pop909")) > 0 and len(grid.GridVocab.load("getmusic")) > 0
 assert "remi" in tokens.preset_names()
-from symbolic.models.getdiff import load_default
-m = load_default()
+from symbolic.models import getdiff, harmony2vec
+m = getdiff.load(device="cpu")
+assert len(harmony2vec.load(device="cpu")) > 1000
 print("ok", m.n_tracks)
 """
 

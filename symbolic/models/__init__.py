@@ -1,7 +1,16 @@
-"""Models: every one a ``torch.nn.Module`` that saves and loads as a folder of ``config.json``
-plus ``model.safetensors`` (Hugging Face conventions, through :class:`HubModel`).
+"""Model families: every one a ``torch.nn.Module`` that saves and loads as a folder of
+``config.json`` plus ``model.safetensors`` (Hugging Face conventions, through :class:`HubModel`).
 
+- :mod:`~symbolic.models.getdiff`: masked track diffusion over GETScore grids (infill, compose).
 - :mod:`~symbolic.models.harmony2vec`: skip-gram embeddings of pitch-class slices.
+- :mod:`~symbolic.models.sampling`: the samplers every diffusion model shares.
+- :mod:`~symbolic.models.layers`: the one attention function, rotary positions, transformer.
+
+A family is one package with the same parts everywhere: ``settings.py`` (a dataclass, saved in
+``config.json``), ``model.py`` (the module, :class:`HubModel`, and ``load(name_or_path=None,
+device="auto")`` through :func:`load_pretrained`), ``train.py`` (``train(settings, ...)`` over
+:func:`symbolic.training.fit`), then the user-facing functions; its corpus comes from
+:mod:`symbolic.data` and its commands from :mod:`symbolic.cli` (``symbolic train NAME``).
 
 Default weights ship inside the package under ``symbolic/pretrained/<name>/``
 (:func:`pretrained_path`); ``from_pretrained`` also takes any other folder, or a Hub repository

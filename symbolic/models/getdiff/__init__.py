@@ -71,10 +71,5 @@ __all__ = [
     "parse_progression", "Region", "map_tracks", "DEFAULT_CHORDS", "TrackMappingError",
     "GridSong", "pop909_grids", "training_batch", "diffusion_loss", "cell_nll", "masked_input",
     "transpose_tables", "SHIFTS", "DEFAULT_NAME", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET",
-    "PAD", "EMPTY", "MASK", "T_MIN", "load_default",
+    "PAD", "EMPTY", "MASK", "T_MIN",
 ]
-
-
-def load_default(device: str = "cpu") -> GETDiff:
-    """Old name of :func:`load` (the shipped weights, on the CPU by default)."""
-    return load(None, device)
