@@ -275,6 +275,12 @@ def test_rave_stage2_trains_decoder_with_encoder_frozen(bach, tmp_path):
     assert all(p.requires_grad for p in model.encoder.parameters())  # unfrozen afterwards
     assert (tmp_path / "ckpt" / "generator" / "model.safetensors").is_file()
     assert (tmp_path / "ckpt" / "discriminator" / "optimizer.safetensors").is_file()
+    # stop= ends the run at a logged step, with a checkpoint there, as training.fit does
+    config = TrainConfig(steps=5, lr=1e-3, log_every=1, progress=False, device="cpu")
+    result = train_stage2(model, crops, config=config, checkpoint_dir=tmp_path / "stop",
+                          stop=lambda record: record["step"] >= 1)
+    assert result.step == 1 and [r["step"] for r in result.history] == [1]
+    assert (tmp_path / "stop" / "generator" / "model.safetensors").is_file()
 
 
 # ----------------------------------------------------------------------------- Score -> latents

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from ...data.audio_pieces import load_pieces, render_pieces
+from ...errors import SymbolicError
 from ...training import (
     TrainConfig, TrainResult, fit, learning_rate, load_checkpoint, resolve_device,
     save_checkpoint, seed_everything, to_device,
@@ -277,7 +278,7 @@ def train(settings: Settings | None = None, *, out, stage: int = 1, device="auto
     training audio, ``failures`` (pieces that could not be loaded), ``step``, ``history``.
     """
     if stage not in (1, 2):
-        raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+        raise SymbolicError(f"must be 1 or 2, got {stage!r}", "stage")
     s = settings or Settings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
