@@ -52,8 +52,8 @@ def codec_calls(score, vocab, *, bars=None, beats=None, chords=None, melody="MEL
     return {
         "pianoroll": (lambda: pr.encode(score, bar_ticks=bars), pr.decode,
                       lambda s, x: pr.encode(s, grid=x.grid)),
-        "grid": (lambda: gr.encode(score, vocab, bar_ticks=bars, chords=chords), gr.decode,
-                 lambda s, x: gr.encode(s, vocab, grid=x.meta.grid)),
+        "grid": (lambda: gr.encode(score, vocab=vocab, bar_ticks=bars, chords=chords), gr.decode,
+                 lambda s, x: gr.encode(s, vocab=vocab, grid=x.meta.grid)),
         "leadsheet": (lambda: ls.encode(score, melody=melody, bar_ticks=bars, chords=chords),
                       ls.decode, lambda s, x: ls.encode(s, grid=x.meta.grid)),
         "slices": (lambda: sl.encode(score, beats=beats), sl.decode,

@@ -24,8 +24,8 @@ def round_trips(score, vocab, *, bars=None, beats=None, chords=None, melody="MEL
     roll = pr.encode(score, bar_ticks=bars)
     if not np.array_equal(pr.encode(pr.decode(roll), grid=roll.grid).image, roll.image):
         bad.append("pianoroll")
-    g = gr.encode(score, vocab, bar_ticks=bars, chords=chords)
-    if gr.encode(gr.decode(g), vocab, grid=g.meta.grid) != g:
+    g = gr.encode(score, vocab=vocab, bar_ticks=bars, chords=chords)
+    if gr.encode(gr.decode(g), vocab=vocab, grid=g.meta.grid) != g:
         bad.append("grid")
     ev = ls.encode(score, melody=melody, bar_ticks=bars, chords=chords)
     if ls.encode(ls.decode(ev), grid=ev.meta.grid) != ev:

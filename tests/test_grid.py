@@ -125,7 +125,7 @@ def test_columns_follow_the_meter_bar_by_bar():
                                          (2 * bar + 3 * TPQ - STEP, STEP, 64, 90)])],
                        time_signatures=((0, 4, 4), (2 * bar, 3, 4)))
     vocab = custom_vocab([], all_singles=True)
-    g = encode(score, vocab)
+    g = encode(score, vocab=vocab)
     assert g.meta.grid.steps_per_bar.tolist() == [16, 16, 12]
     assert g.tokens.shape == (4, 44)
     onset = g.row("piano")
@@ -138,7 +138,7 @@ def test_resolution_is_configurable():
     tm = TrackMap((GridTrack("piano", 0, programs=(0,)),), chord=False)
     triplet = TPQ // 3
     score = make_score([("p", 0, False, [(triplet, STEP, 60, 80)])])  # a 16th on a triplet
-    g = encode(score, vocab, tm, strict=True)
+    g = encode(score, vocab=vocab, track_map=tm, strict=True)
     assert g.tokens.shape == (2, 48)  # 12 steps per quarter, one 4/4 bar
     assert np.flatnonzero(g.tokens[0] != PAD).tolist() == [4]
     assert vocab.durations.tolist() == [d * 3 for d in G.GETMUSIC_DURATIONS]
@@ -148,7 +148,7 @@ def test_compound_token_and_lowest_note_duration():
     vocab = custom_vocab([(60, 64, 67)], all_singles=True)
     score = make_score([("p", 0, False, [(0, 4 * STEP, 60, 80), (0, 2 * STEP, 67, 80),
                                          (0, 4 * STEP, 64, 80)])])
-    g = encode(score, vocab)
+    g = encode(score, vocab=vocab)
     assert vocab.token(g.row("piano")[0]) == "piano:60 64 67"
     assert vocab.token(g.row("piano", "duration")[0]) == "dur:4"
     r = g.report
@@ -170,7 +170,7 @@ def test_report_counts_every_loss():
     ]
     score = make_score([("p", 0, False, notes), ("fx", 0, True, [(0, STEP, 40, 80)])])
     tm = TrackMap((GridTrack("piano", 0, programs=tuple(range(128))),), chord=True, name="one")
-    g = encode(score, vocab, tm)
+    g = encode(score, vocab=vocab, track_map=tm)
     r = g.report
     assert r.notes_in == 7
     assert (r.kept_exact, r.altered, r.dropped) == (2, 3, 2)
@@ -178,8 +178,10 @@ def test_report_counts_every_loss():
                          "duration over the longest class": 1, "same pitch in one cell": 1,
                          "no grid track": 1}
     assert r.fields == ("pitch", "onset", "duration")
-    with pytest.raises(EncodeError, match="altered"):
-        encode(score, vocab, tm, strict=True, source="hand-made")
+    with pytest.raises(EncodeError, match="hand-made: 3 of 7 notes altered"):
+        encode(score, vocab=vocab, track_map=tm, strict=True, source="hand-made")
+    assert str(encode(score, vocab=vocab, track_map=tm, source="hand-made").report).startswith(
+        "hand-made: 7 notes")
 
 
 def test_lossless_score_round_trips_note_for_note():
@@ -190,7 +192,7 @@ def test_lossless_score_round_trips_note_for_note():
     score = make_score([("piano", 0, False, notes)], time_signatures=((0, 4, 4), (16 * STEP, 6, 8)),
                        tempos=((0, 500000), (16 * STEP, 400000)))
     score.key_signatures.append(symusic.KeySignature(0, -3, 1))
-    g = encode(score, vocab, strict=True)
+    g = encode(score, vocab=vocab, strict=True)
     assert g.report.lossless and g.report.kept_exact == 7
     out = decode(g)
     assert notes_of(out) == notes_of(score)
@@ -207,7 +209,7 @@ def test_out_of_vocabulary_stack_maps_to_largest_overlap():
     notes += [(4 * STEP, STEP, p, 80) for p in (60, 63, 67)]      # -> 60 64 67: adds 64
     notes += [(8 * STEP, STEP, 50, 80)]                           # overlaps nothing: dropped
     score = make_score([("piano", 0, False, notes)])
-    g = encode(score, vocab)
+    g = encode(score, vocab=vocab)
     on = g.row("piano")
     assert [vocab.token(i) for i in on[[0, 4, 8]]] == ["piano:60 64 67", "piano:60 64 67", "<pad>"]
     r = g.report
@@ -217,18 +219,18 @@ def test_out_of_vocabulary_stack_maps_to_largest_overlap():
     assert r.reasons["notes added by substitution"] == 1
     assert decode(g).note_num() == 6  # 8 in - 3 dropped + 1 added
     # 'subset' never adds a pitch: (60, 63, 67) becomes the single 60... or nothing
-    s = encode(score, vocab, oov="subset")
+    s = encode(score, vocab=vocab, oov="subset")
     assert vocab.token(s.row("piano")[4]) == "<pad>"
     assert "notes added by substitution" not in s.report.reasons
     with pytest.raises(EncodeError):
-        encode(score, vocab, strict=True)
+        encode(score, vocab=vocab, strict=True)
 
 
 def test_velocity_rows_bin_and_restore():
     vocab = custom_vocab([], all_singles=True, velocity_bins=32)
     vels = [1, 64, 100, 127]
     score = make_score([("piano", 0, False, [(i * STEP, STEP, 60, v) for i, v in enumerate(vels)])])
-    g = encode(score, vocab, velocity=True)
+    g = encode(score, vocab=vocab, velocity=True)
     assert g.tokens.shape[0] == 5 and g.report.fields[-1] == "velocity"
     out = [n[4] for n in notes_of(decode(g))]
     expect = [int(vocab.velocities[np.argmin(np.abs(vocab.velocities - v))]) for v in vels]
@@ -236,11 +238,11 @@ def test_velocity_rows_bin_and_restore():
     binned = sum(o != v for o, v in zip(out, vels))
     assert g.report.reasons.get("velocity binned", 0) == binned == g.report.altered
     # without velocity rows decode writes the default velocity
-    assert {n[4] for n in notes_of(decode(encode(score, vocab)))} == {G.DEFAULT_VELOCITY}
+    assert {n[4] for n in notes_of(decode(encode(score, vocab=vocab)))} == {G.DEFAULT_VELOCITY}
 
 
 def test_missing_track_is_empty_and_present_track_is_pad(small_vocab, seed_scores):
-    g = encode(seed_scores[0], small_vocab)
+    g = encode(seed_scores[0], vocab=small_vocab)
     tm = g.track_map
     for k, t in enumerate(tm.tracks):
         row = g.tokens[2 * k]
@@ -254,7 +256,7 @@ def test_missing_track_is_empty_and_present_track_is_pad(small_vocab, seed_score
 
 def test_seed_midi_with_tempo_and_meter_changes(small_vocab, seed_scores):
     score = seed_scores[1]
-    g = encode(score, small_vocab)
+    g = encode(score, vocab=small_vocab)
     out = decode(g)
     r = g.report
     assert r.notes_in == score.note_num()
@@ -282,7 +284,7 @@ def test_chord_rows_from_a_chord_sequence_and_markers():
     bar = 16 * STEP
     score = make_score([("piano", 0, False, [(0, STEP, 60, 80)])])
     seq = chords_from_labels([0, bar // 2], [bar // 2, bar + bar // 4], ["A:min7", "F#:hdim7"])
-    g = encode(score, vocab, chords=seq, grid=MetricGrid.from_score(score, end=2 * bar))
+    g = encode(score, vocab=vocab, chords=seq, grid=MetricGrid.from_score(score, end=2 * bar))
     roots = [vocab.token(i) for i in g.row("chord", "root")]
     quals = [vocab.token(i) for i in g.row("chord", "quality")]
     assert roots[:8] == ["root:A"] * 8 and quals[:8] == ["quality:m7"] * 8
@@ -291,14 +293,15 @@ def test_chord_rows_from_a_chord_sequence_and_markers():
     out = decode(g)
     assert [(m.time, m.text) for m in out.markers] == [
         (0, "chord:A:min7"), (bar // 2, "chord:F#:hdim7"), (bar + bar // 4, "chord:N")]
-    assert encode(out, vocab, grid=g.meta.grid) == g      # 'auto' reads the markers back
-    assert np.all(encode(out, vocab, grid=g.meta.grid, chords=None).row("chord", "root") == EMPTY)
+    assert encode(out, vocab=vocab, grid=g.meta.grid) == g      # 'auto' reads the markers back
+    bare = encode(out, vocab=vocab, grid=g.meta.grid, chords=None)
+    assert np.all(bare.row("chord", "root") == EMPTY)
 
 
 def test_pop909_annotated_chords_and_bars(pop909, pop909_vocab):
     song = pop909.song(3)
     seq = chords_from_labels(*song.chord_ticks(), song.chords.labels)
-    g = encode(song.score, pop909_vocab, bar_ticks=song.bar_ticks(), chords=seq)
+    g = encode(song.score, vocab=pop909_vocab, bar_ticks=song.bar_ticks(), chords=seq)
     g.validate()
     grid = g.meta.grid
     assert set(song.bar_ticks().tolist()) <= set(grid.bar_ticks.tolist())
@@ -309,13 +312,13 @@ def test_pop909_annotated_chords_and_bars(pop909, pop909_vocab):
         red = seq.at([mid[c]])[0].reduce_getmusic()
         root = pop909_vocab.token(g.row("chord", "root")[c])
         assert root == ("chord:N" if red is None else f"root:{G.CHORD_ROOTS[red[0]]}")
-    assert encode(decode(g), pop909_vocab, grid=grid) == g
+    assert encode(decode(g), vocab=pop909_vocab, grid=grid) == g
 
 
 @pytest.mark.parametrize("segment", ["bar", "beat"])
 def test_recognized_chords_change_only_on_segment_edges(getmusic_vocab, segment):
     score = symusic.Score.from_midi(seed_midi(2))
-    g = encode(score, getmusic_vocab, chords=segment)
+    g = encode(score, vocab=getmusic_vocab, chords=segment)
     root = g.row("chord", "root")
     assert not np.any(root == EMPTY)
     grid = g.meta.grid
@@ -452,7 +455,8 @@ def grids(draw, vocab, track_map):
 
 def _round_trip(g):
     out = decode(g)
-    back = encode(out, g.vocab, g.track_map, grid=g.meta.grid, velocity=g.velocity)
+    back = encode(out, vocab=g.vocab, track_map=g.track_map, grid=g.meta.grid,
+                  velocity=g.velocity)
     assert back == g
     assert back.report.lossless and back.report.notes_in == out.note_num()
 
@@ -477,7 +481,7 @@ def test_step_ticks_agree_with_the_metric_grid(mg):
 
 def test_invalid_grids_are_refused_by_validate(pop909_vocab):
     score = make_score([("PIANO", 0, False, [(0, STEP, 60, 80)])])
-    g = encode(score, pop909_vocab)
+    g = encode(score, vocab=pop909_vocab)
     bad = Grid(g.tokens.copy(), g.meta, g.track_map, g.vocab)
     bad.tokens[5, 0] = PAD  # a stack without duration
     with pytest.raises(ValueError, match="duration row"):
@@ -504,18 +508,18 @@ def test_real_files_round_trip_exactly(pop909, pop909_vocab, getmusic_vocab, see
     cases.append((seed_scores[3], getmusic_vocab, dict(chords="bar")))
     for score, vocab, kw in cases:
         for velocity in (False, True):
-            g = encode(score, vocab, velocity=velocity, **kw)
+            g = encode(score, vocab=vocab, velocity=velocity, **kw)
             g.validate()
             assert g.report.notes_in == score.note_num()
             out = decode(g)
-            back = encode(out, vocab, grid=g.meta.grid, velocity=velocity)
+            back = encode(out, vocab=vocab, grid=g.meta.grid, velocity=velocity)
             assert back == g and back.report.lossless
             if vocab is getmusic_vocab and score is not seed_scores[3]:
                 # Through MIDI bytes too (chord markers, tempos and meters survive the file).
                 # Not for every grid: a MIDI file cannot hold two overlapping notes of one
                 # pitch in a track, which decode writes when a long cell meets a new onset.
                 again = symusic.Score.from_midi(bytes(out.dumps_midi()))
-                assert encode(again, vocab, grid=g.meta.grid, velocity=velocity) == g
+                assert encode(again, vocab=vocab, grid=g.meta.grid, velocity=velocity) == g
             # overlaps='trim' writes what a MIDI file holds: every note survives the bytes.
             trimmed = decode(g, overlaps="trim")
             again = symusic.Score.from_midi(bytes(trimmed.dumps_midi()))
@@ -545,7 +549,7 @@ def test_trim_overlaps_keeps_fixed_notes_exact():
     d, keep = G.trim_overlaps(time, dur, pitch, mutable=np.array([1, 1, 0, 1, 1, 1], bool))
     assert keep.tolist() == [True, False, True, True, True, True] and d[0] == 10
     with pytest.raises(ValueError, match="overlaps"):
-        decode(encode(symusic.Score.from_midi(seed_midi(0)), "getmusic"), overlaps="cut")
+        decode(encode(symusic.Score.from_midi(seed_midi(0)), vocab="getmusic"), overlaps="cut")
 
 
 @settings(max_examples=40, deadline=None)

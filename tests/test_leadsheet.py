@@ -130,6 +130,21 @@ def test_loss_report_counts_each_cause():
     assert L.from_score(exact, chords=chords_at([]), strict=True).report.lossless
 
 
+def test_encode_takes_a_score_and_names_the_source():
+    from symbolic.errors import TickTimeError
+
+    score = make_score([(0, TPQ, 60), (TPQ + 7, TPQ - 7, 62)])
+    chords = chords_at([(0, 8 * TPQ, "C:maj")])
+    ev = L.encode(score, chords=chords, source="x.mid")
+    assert str(ev.report).startswith("x.mid: 2 notes") and ev.report.altered == 1
+    with pytest.raises(EncodeError, match="x.mid"):
+        L.encode(score, chords=chords, strict=True, source="x.mid")
+    sheet = L.from_score(score, chords=chords)
+    assert L.encode_leadsheet(sheet) == ev
+    with pytest.raises(TickTimeError, match="encode_leadsheet"):
+        L.encode(sheet)
+
+
 def test_highest_voice_and_track_choice():
     upper = [(0, 2 * TPQ, 72), (2 * TPQ, 2 * TPQ, 74)]
     lower = [(0, 4 * TPQ, 60), (TPQ, TPQ, 76), (3 * TPQ, TPQ, 55)]

@@ -81,7 +81,7 @@ def test_ids_equal_miditok_encoding(name, pop909_root, chorale_midi):
     tok = T.load(name)
     files = [pop909_root / "001" / "001.mid", chorale_midi]
     for path in files:
-        enc = T.encode_score(tok, symbolic.load(path))
+        enc = T.encode(symbolic.load(path), tokenizer=tok)
         ref = _miditok_ids(tok, path)
         assert np.array_equal(enc.ids, np.asarray(ref)), (name, path)
         assert enc.ids.dtype == T.id_dtype(tok)
@@ -112,7 +112,7 @@ def test_id_dtype_is_the_narrowest():
 def test_per_track_tokenizers_are_refused():
     tok = miditok.REMI(miditok.TokenizerConfig(use_programs=False))
     with pytest.raises(ValueError, match="one sequence per track"):
-        T.encode(symbolic.load("corpus:bach/bwv66.6"), tok)
+        T.encode(symbolic.load("corpus:bach/bwv66.6"), tokenizer=tok)
 
 
 def test_fingerprint_follows_the_configuration():
@@ -136,6 +136,21 @@ def test_loss_counts_what_decoding_loses(pop909_root):
     low.tracks.append(track)
     rep = T.loss(low, "remi")
     assert rep.dropped == 1 and rep.notes_in == 2
+
+
+def test_encode_carries_report_tokenizer_and_source(pop909_root):
+    from symbolic.errors import EncodeError
+
+    path = pop909_root / "001" / "001.mid"
+    score = symbolic.load(path)
+    x = T.encode(score, tokenizer="tsd", source=path)
+    assert isinstance(x, T.TokenSequence) and len(x) == len(x.ids)
+    assert x.report == T.loss(score, "tsd", source=path)  # the same measure, named
+    assert str(x.report).startswith(f"{path}: ")
+    # decode uses the sequence's own tokenizer: TSD ids read as REMI would give other notes
+    assert T.decode(x).note_num() == T.decode(x.ids, tokenizer="tsd").note_num()
+    with pytest.raises(EncodeError, match="001.mid.*quantized"):
+        T.encode(score, tokenizer="tsd", strict=True, source=path)
 
 
 @st.composite
@@ -170,8 +185,8 @@ def test_round_trip_is_exact_on_the_grid(score):
     assert rep.lossless and rep.kept_exact == score.note_num()
     # Ids come back after one decode: same-time notes of several programs may first be
     # reordered (decoding makes one track per program), then the sequence is stable.
-    once = T.encode(T.decode(T.encode(score, "remi"), "remi"), "remi")
-    assert np.array_equal(T.encode(T.decode(once, "remi"), "remi"), once)
+    once = T.encode(T.decode(T.encode(score))).ids
+    assert np.array_equal(T.encode(T.decode(once, tokenizer="remi")).ids, once)
 
 
 @st.composite
@@ -219,14 +234,14 @@ def _remi_variant(i: int):
 def test_vectorized_remi_equals_miditok(score, variant):
     tok = _remi_variant(variant)
     try:
-        slow = T.encode_score(tok, score, fast=False)
+        slow = T.encode(score, tokenizer=tok, fast=False)
     except T.TokenizationError as e:
         with pytest.raises(T.TokenizationError) as again:
-            T.encode_score(tok, score)
+            T.encode(score, tokenizer=tok)
         assert again.value.reason == e.reason
         return
     pre = tok.preprocess_score(score)
     assert T._remi_ids(tok, pre, T._remi_tables(tok)) is not None  # the fast path ran
-    fast = T.encode_score(tok, score)
+    fast = T.encode(score, tokenizer=tok)
     assert np.array_equal(fast.ids, slow.ids)
     assert np.array_equal(fast.bar_starts, slow.bar_starts)

@@ -91,7 +91,7 @@ class ShardBytes:
             bvalues, boffsets = bars_col.values.to_numpy(), bars_col.offsets.to_numpy()
             for j in range(len(t)):
                 ids = values[offsets[j]:offsets[j + 1]]
-                text = T._ids_to_text(self.tok, ids)
+                text = T.ids_to_text(self.tok, ids)
                 if self.split == "no":
                     yield [text]
                     continue

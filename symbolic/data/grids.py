@@ -63,7 +63,7 @@ def _encode_pop909_song(pop, i: int, vocab):
 
     song = pop.song(i)
     chords = gr.chords_from_labels(*song.chord_ticks(), song.chords.labels)
-    return gr.encode(song.score, vocab, bar_ticks=song.bar_ticks(), chords=chords)
+    return gr.encode(song.score, vocab=vocab, bar_ticks=song.bar_ticks(), chords=chords)
 
 
 def _read_cache(cache) -> list[GridSong]:

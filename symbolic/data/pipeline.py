@@ -23,7 +23,7 @@ loaded tokenizer), else started from a forkserver with miditok preloaded.
 
 **Speed** (``benchmarks/tokenize_corpus.py``, 300 POP909 files, two shared cores): the REMI preset
 encodes with a vectorized path that gives miditok's ids (see
-:func:`~symbolic.representations.tokens.encode_score`): 4.4 to 7 times the files/s of miditok's
+:func:`~symbolic.representations.tokens.encode`): 4.4 to 7 times the files/s of miditok's
 ``tokenize_dataset`` with one worker, 4.9 to 5.5 times with two; with miditok's own encoder
 (``fast=False``, or another tokenizer) the pipeline alone gives 0.94 to 1.34 times, and 7.6
 times fewer bytes on disk (Parquet, 0.63 bytes per token, against JSON). Each file is parsed in
@@ -125,7 +125,7 @@ class _Options:
 def tokenize_bytes(tokenizer, data: bytes, location: str, *,
                    max_notes: int | None = DEFAULT_MAX_NOTES, sandbox: bool = True,
                    transform: Callable | None = None, fast: bool = True):
-    """Load MIDI ``data`` and tokenize it: ``(Encoded, n_notes)``.
+    """Load MIDI ``data`` and tokenize it: ``(TokenSequence, n_notes)``.
 
     The one function every backend runs per input. Raises a :class:`SymbolicError` that names
     ``location``: the load errors of :func:`symbolic.load`, :class:`InputTooLargeError` over
@@ -133,7 +133,7 @@ def tokenize_bytes(tokenizer, data: bytes, location: str, *,
     :class:`~symbolic.representations.tokens.TokenizationError` when miditok fails.
     """
     from ..io import load
-    from ..representations.tokens import encode_score
+    from ..representations import tokens
 
     try:
         framed, repairs = frame_midi(data, location)
@@ -147,7 +147,7 @@ def tokenize_bytes(tokenizer, data: bytes, location: str, *,
         score = transform(score)
         if score is None:
             raise FilteredError("left out by the transform", location)
-    enc = encode_score(tokenizer, score, source=location, fast=fast)
+    enc = tokens.encode(score, tokenizer=tokenizer, source=location, fast=fast)
     enc.warnings[:0] = repairs
     if len(enc.ids) == 0:
         raise EmptyScoreError("no tokens: every note is outside what the tokenizer keeps", location)
@@ -717,7 +717,7 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     and ``max_bytes`` per file; ``transform(score) -> score | None`` runs in the workers
     before tokenizing (picklable; None leaves the file out, as :class:`FilteredError`).
     ``fast=False`` makes miditok itself encode REMI too (same ids, about five times slower;
-    see :func:`~symbolic.representations.tokens.encode_score`); ``sandbox=False`` parses in
+    see :func:`~symbolic.representations.tokens.encode`); ``sandbox=False`` parses in
     the worker directly (a parser crash then costs the worker: retried, then quarantined).
     ``start_method`` forces a multiprocessing start method (default: ``fork`` while the
     parent has no thread, else ``forkserver``). Run it again with the same arguments to
@@ -732,7 +732,7 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     src: Source = open_source(source, captions=captions, split=split, limit=limit,
                               max_bytes=max_bytes)
     tok = T.load(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else tokenizer
-    T._check_stream(tok)
+    T.check_stream(tok)
     if backend == "local" and not workers:
         workers = os.cpu_count() or 1
     config = _run_config(src, tokenizer, tok, shard_size=shard_size, max_notes=max_notes,

@@ -944,11 +944,11 @@ def _lookup_stacks(vocab: GridVocab, g_vt, g_lo, g_hi, oov: str):
     return g_id, g_oov
 
 
-def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
-           track_map: "TrackMap | str | None" = None, *, grid: MetricGrid | None = None,
-           bar_ticks=None, chords="auto", velocity: bool = False, strict: bool = False,
-           oov: str = "overlap", source=None) -> Grid:
-    """A tick-time score as a GETScore :class:`Grid`.
+def encode(score: symusic.Score, *, strict: bool = False, source=None,
+           vocab: "GridVocab | str" = "getmusic", track_map: "TrackMap | str | None" = None,
+           grid: MetricGrid | None = None, bar_ticks=None, chords="auto",
+           velocity: bool = False, oov: str = "overlap") -> Grid:
+    """A tick-time score as a GETScore :class:`Grid` (every option keyword-only).
 
     ``vocab``: a :class:`GridVocab` or a shipped name ('pop909', 'getmusic'). ``track_map``: a
     :class:`TrackMap` or preset name; default the vocabulary's own. Columns come from ``grid``,
@@ -959,11 +959,35 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     None (chord rows EMPTY). ``velocity`` adds binned velocity rows. ``oov``: 'overlap' or
     'subset' (see :meth:`GridVocab.nearest_stack`). ``strict=True`` raises
     :class:`~symbolic.errors.EncodeError` (naming ``source``) instead of altering or dropping
-    any note. The report counts every note (module doc lists the reasons).
+    any note. The report (named ``source``) counts every note (module doc lists the reasons).
     """
     vocab = as_vocab(vocab)
     tm = TrackMap.preset(track_map if track_map is not None else (vocab.track_map or "getmusic"))
     score = as_tick(score)
+    grid = _columns_grid(score, vocab, grid, bar_ticks)
+    if velocity and not len(vocab.velocities):
+        raise ValueError(f"vocabulary {vocab.name!r} has no velocity bins")
+    c = _cells(score, grid, tm)
+    vt = vocab._track_numbers(tm)
+    g_id, g_oov = _lookup_stacks(vocab, vt[c.g_track], c.g_lo, c.g_hi, oov)
+    choice = _choose_notes(c, vocab, g_id, g_oov, velocity)
+    step_ticks = grid.step_ticks()
+    tokens = _grid_tokens(c, choice, g_id, vocab, tm, grid.n_steps, velocity)
+    if tm.chord:
+        seq = _resolve_chords(chords, score, grid)
+        if seq is not None:
+            r, q = tm.chord_rows()
+            tokens[r], tokens[q] = _chord_tokens(seq, step_ticks, vocab)
+    report = _grid_report(c, choice, g_id, g_oov, vocab, grid, step_ticks, velocity)
+    report.source = source
+    report.check(strict)
+    return Grid(tokens, ScoreMeta.from_score(score, grid), tm, vocab, velocity, report)
+
+
+def _columns_grid(score: symusic.Score, vocab: GridVocab, grid: MetricGrid | None,
+                  bar_ticks) -> MetricGrid:
+    """The grid whose steps are the columns: ``grid``, or one built at the vocabulary's
+    resolution from ``bar_ticks`` or the time signatures."""
     if grid is None:
         grid = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
     elif bar_ticks is not None:
@@ -971,19 +995,33 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     if grid.resolution != vocab.resolution:
         raise ValueError(f"grid resolution {grid.resolution} != vocabulary {vocab.name!r} "
                          f"resolution {vocab.resolution}")
-    if velocity and not len(vocab.velocities):
-        raise ValueError(f"vocabulary {vocab.name!r} has no velocity bins")
-    vt = vocab._track_numbers(tm)
+    return grid
 
-    c = _cells(score, grid, tm)
-    notes = c.notes
+
+@dataclass
+class _Choice:
+    """Which notes the chosen stacks keep and what each cell holds.
+
+    ``kept``: per note, whether its cell's stack holds it (None: every stack was found, all
+    kept). ``live``: cells with a kept note. ``d_steps``: each note's own length in steps;
+    ``own_cls`` its nearest duration class, ``cell_cls`` the class of each cell (that of its
+    lowest kept note); ``own_vel`` / ``cell_vel`` the same for velocity bins (None without).
+    """
+
+    kept: np.ndarray | None
+    live: np.ndarray
+    d_steps: np.ndarray
+    own_cls: np.ndarray
+    cell_cls: np.ndarray
+    own_vel: np.ndarray | None
+    cell_vel: np.ndarray | None
+
+
+def _choose_notes(c: _Cells, vocab: GridVocab, g_id, g_oov, velocity: bool) -> _Choice:
+    """Which notes the chosen stack keeps (all unless it was substituted); the lowest kept note
+    of a cell gives it its duration (and velocity)."""
     n_cells = len(c.g_first)
-    g_id, g_oov = _lookup_stacks(vocab, vt[c.g_track], c.g_lo, c.g_hi, oov)
-    any_oov = bool(g_oov.any())
-
-    # Which notes the chosen stack keeps (all unless it was substituted); the lowest kept note
-    # of a cell gives it its duration (and velocity).
-    if any_oov:
+    if g_oov.any():
         note_id = g_id[c.group]
         p = c.pitch
         bits = np.where(p < 64, vocab.stack_lo[note_id], vocab.stack_hi[note_id])
@@ -996,43 +1034,49 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     else:
         kept = None
         lowest, live = c.g_first, np.arange(n_cells)
-    time, dur = notes["time"][c.idx], notes["duration"][c.idx]
     d_steps = c.end_pos - c.col
     own_cls = _nearest_class(d_steps, vocab.durations)
     cell_cls = np.zeros(n_cells, dtype=np.int64)
     cell_cls[live] = own_cls[lowest]
+    own_vel = cell_vel = None
     if velocity:
-        own_vel = _nearest_class(notes["velocity"][c.idx], vocab.velocities)
+        own_vel = _nearest_class(c.notes["velocity"][c.idx], vocab.velocities)
         cell_vel = np.zeros(n_cells, dtype=np.int64)
         cell_vel[live] = own_vel[lowest]
+    return _Choice(kept, live, d_steps, own_cls, cell_cls, own_vel, cell_vel)
 
-    # Tokens.
-    tokens = np.full((tm.n_rows(velocity), grid.n_steps), EMPTY, dtype=np.int32)
+
+def _grid_tokens(c: _Cells, ch: _Choice, g_id, vocab: GridVocab, tm: TrackMap, n_steps: int,
+                 velocity: bool) -> np.ndarray:
+    """The token rows (chord rows left EMPTY): PAD on present tracks, stack and duration (and
+    velocity) ids in each live cell."""
+    tokens = np.full((tm.n_rows(velocity), n_steps), EMPTY, dtype=np.int32)
     rows = np.flatnonzero(c.present)
     tokens[2 * rows] = PAD
     tokens[2 * rows + 1] = PAD
     if velocity:
         tokens[tm.velocity_row(0) + rows] = PAD
+    live = ch.live
     lt, lc = c.g_track[live], c.g_col[live]
     tokens[2 * lt, lc] = g_id[live]
-    tokens[2 * lt + 1, lc] = vocab.duration_offset + cell_cls[live]
+    tokens[2 * lt + 1, lc] = vocab.duration_offset + ch.cell_cls[live]
     if velocity:
-        tokens[tm.velocity_row(0) + lt, lc] = vocab.velocity_offset + cell_vel[live]
-    step_ticks = grid.step_ticks()
-    if tm.chord:
-        seq = _resolve_chords(chords, score, grid)
-        if seq is not None:
-            r, q = tm.chord_rows()
-            tokens[r], tokens[q] = _chord_tokens(seq, step_ticks, vocab)
+        tokens[tm.velocity_row(0) + lt, lc] = vocab.velocity_offset + ch.cell_vel[live]
+    return tokens
 
-    # Report: compare what decode gives back with each note.
-    cls = cell_cls[c.group]
+
+def _grid_report(c: _Cells, ch: _Choice, g_id, g_oov, vocab: GridVocab, grid: MetricGrid,
+                 step_ticks: np.ndarray, velocity: bool) -> EncodeReport:
+    """Compare what decode gives back with each note."""
+    notes = c.notes
+    time, dur = notes["time"][c.idx], notes["duration"][c.idx]
+    cls = ch.cell_cls[c.group]
     on_t = step_ticks[c.col]
     end_t = _ticks_at(grid, step_ticks, c.col + vocab.durations[cls])
     bad_onset = on_t != time
     bad_dur = (end_t - on_t) != dur
-    not_lowest = own_cls != cls
-    too_long = d_steps > vocab.durations[-1] + 0.5
+    not_lowest = ch.own_cls != cls
+    too_long = ch.d_steps > vocab.durations[-1] + 0.5
     reasons = {
         "onset off grid": bad_onset,
         "duration of the stack's lowest note": bad_dur & not_lowest,
@@ -1042,15 +1086,16 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     altered = bad_onset | bad_dur
     if velocity:
         vel = notes["velocity"][c.idx]
-        bad_vel = vocab.velocities[cell_vel[c.group]] != vel
-        own_diff = own_vel != cell_vel[c.group]
+        bad_vel = vocab.velocities[ch.cell_vel[c.group]] != vel
+        own_diff = ch.own_vel != ch.cell_vel[c.group]
         reasons["velocity of the stack's lowest note"] = bad_vel & own_diff
         reasons["velocity binned"] = bad_vel & ~own_diff
         altered |= bad_vel
     report = EncodeReport(notes_in=c.n_in, fields=("pitch", "onset", "duration")
                           + (("velocity",) if velocity else ()))
     n_lost = 0
-    if any_oov:
+    kept, live = ch.kept, ch.live
+    if kept is not None:
         subst = kept & g_oov[c.group]
         for name in reasons:
             reasons[name] &= kept
@@ -1072,8 +1117,7 @@ def encode(score: symusic.Score, vocab: "GridVocab | str" = "getmusic",
     report.dropped = n_lost + sum(c.dropped.values())
     report.altered = int(np.count_nonzero(altered))
     report.kept_exact = c.n_in - report.dropped - report.altered
-    report.check(strict, source)
-    return Grid(tokens, ScoreMeta.from_score(score, grid), tm, vocab, velocity, report)
+    return report
 
 
 # =============================================================================================

@@ -76,7 +76,7 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import EncodeError, ParseError
+from ..errors import EncodeError, ParseError, TickTimeError
 from ..timeline import require_tick
 from ..harmony import (
     CMHRNN_QUALITIES,
@@ -101,6 +101,7 @@ __all__ = [
     "from_score",
     "from_pop909",
     "encode",
+    "encode_leadsheet",
     "decode",
     "to_leadsheet",
     "validate",
@@ -466,7 +467,7 @@ def _extract(on_t, dur_t, pitch, vel, chord_start_t, chord_end_t, chord_labels,
     k = len(o)
     altered = count(on_moved | end_moved | cut)
     report = EncodeReport(n_in, k - altered, altered, n_in - k,
-                          {r: v for r, v in reasons.items() if v})
+                          {r: v for r, v in reasons.items() if v}, source=source)
     report.check(strict, source)
 
     # Chords: snap to steps, drop empty spans and no-chords, merge equal neighbours.
@@ -735,16 +736,26 @@ class Events:
         return to_leadsheet(self, meta, strict=strict, velocity=velocity)
 
 
-def encode(x, **kwargs) -> Events:
-    """Events of a :class:`LeadSheet`, or of a score (``kwargs`` go to :func:`from_score`).
-
-    The events carry the lead sheet's ``meta`` and extraction ``report``.
+def encode(score: symusic.Score, *, strict: bool = False, source=None, melody="MELODY",
+           chords=None, grid: MetricGrid | None = None, bar_ticks=None,
+           **recognize_kw) -> Events:
+    """Lead-sheet events of a tick-time score: :func:`from_score` (the options are its own),
+    then :func:`encode_leadsheet`. The events carry the ``meta`` and the extraction ``report``
+    (named ``source``; ``strict=True`` raises :class:`~symbolic.errors.EncodeError` when a
+    melody note would be altered or dropped).
     """
-    if isinstance(x, LeadSheet):
-        if kwargs:
-            raise TypeError(f"encode(LeadSheet) takes no options, got {sorted(kwargs)}")
-        return x.to_events()
-    return from_score(x, **kwargs).to_events()
+    if isinstance(score, LeadSheet):
+        raise TickTimeError("encode takes a Score: use encode_leadsheet for a LeadSheet",
+                            source or "leadsheet.encode")
+    return encode_leadsheet(from_score(score, melody=melody, chords=chords, grid=grid,
+                                       bar_ticks=bar_ticks, strict=strict, source=source,
+                                       **recognize_kw))
+
+
+def encode_leadsheet(leadsheet: LeadSheet) -> Events:
+    """Events of a :class:`LeadSheet` (lossless: see the module docstring), carrying its
+    ``meta`` and extraction ``report``."""
+    return leadsheet.to_events()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -167,9 +167,9 @@ def _note_table(score: symusic.Score, mode: str, drums: bool):
     return (chan, column("pitch"), onset, end, column("velocity")), tracks, skipped
 
 
-def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
-           grid: MetricGrid | None = None, resolution: int = STEPS_PER_QUARTER,
-           drums: bool = False, strict: bool = False) -> PianoRoll:
+def encode(score: symusic.Score, *, strict: bool = False, source=None, mode: str = "merged",
+           bar_ticks=None, grid: MetricGrid | None = None, resolution: int = STEPS_PER_QUARTER,
+           drums: bool = False) -> PianoRoll:
     """Draw a tick-time score as a piano-roll image.
 
     ``mode``: ``"merged"`` (every drawn track in one ``[128, W, 3]`` image, PoM) or ``"tracks"``
@@ -178,7 +178,8 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
     ``MetricGrid.from_score(score, resolution=resolution, bar_ticks=bar_ticks)``: pass POP909's
     ``song.bar_ticks()``, its MIDI time signatures are wrong. ``drums=False`` leaves drum tracks
     out (counted as dropped). ``strict=True`` raises :class:`~symbolic.errors.EncodeError`
-    instead of altering or dropping any note. See the module docstring for what is lost.
+    instead of altering or dropping any note; ``source`` names the input in the report and the
+    error. See the module docstring for what is lost.
     """
     if mode not in ("merged", "tracks"):
         raise ValueError(f"mode must be 'merged' or 'tracks', got {mode!r}")
@@ -186,12 +187,41 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
     if grid is None:
         grid = MetricGrid.from_score(score, resolution=resolution, bar_ticks=bar_ticks)
     meta = ScoreMeta.from_score(score, grid)
-    (chan, pitch, onset, end, vel), tracks, n_drums = _note_table(score, mode, drums)
+    notes, tracks, n_drums = _note_table(score, mode, drums)
+    q = _quantize(notes, grid, mode)
+    image, drawn = _draw(q, grid.n_steps, len(tracks) if mode == "tracks" else 1)
+    if mode == "merged":
+        image = image[0]
+    report = _account(q, drawn, grid.step_ticks(), n_drums, source)
+    report.check(strict)
+    return PianoRoll(image, meta, tracks, report)
+
+
+@dataclass
+class _Quantized:
+    """Notes on the grid (int64 per note): ticks ``onset``/``end``, onset step ``s`` (clipped
+    to the grid), rounded end step ``e_round`` and drawn end ``e`` (at least ``s + 1``), drawn
+    velocity ``v`` (at least 1) and image ``row``; masks of rare cases, None when none occurs."""
+
+    onset: np.ndarray
+    end: np.ndarray
+    s: np.ndarray
+    e_round: np.ndarray
+    e: np.ndarray
+    v: np.ndarray
+    row: np.ndarray
+    short: np.ndarray
+    outside: np.ndarray | None
+    past_end: np.ndarray | None
+    low_vel: np.ndarray | None
+
+
+def _quantize(notes, grid: MetricGrid, mode: str) -> _Quantized:
+    """Onset and end rounded to the nearest step; at least one step long. (Whole-array masks
+    for rare cases are built only when a cheap min/max says they occur.)"""
+    chan, pitch, onset, end, vel = notes
     width, n = grid.n_steps, len(pitch)
-    n_rows = PITCHES * (len(tracks) if mode == "tracks" else 1)
-    # Steps: onset and end rounded to the nearest step; at least one step long. (Whole-array
-    # masks for rare cases are built only when a cheap min/max says they occur.)
-    step_ticks, both = grid.step_ticks(), grid.nearest_steps(np.concatenate([onset, end]))
+    both = grid.nearest_steps(np.concatenate([onset, end]))
     s, e_round = np.minimum(both[:n], width - 1), both[n:]
     grid_end = int(grid.bar_ticks[-1])
     outside = past_end = low_vel = None
@@ -201,34 +231,51 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
         past_end = end > grid_end
     if n and int(vel.min()) < 1:
         low_vel = vel < 1
-    short = e_round <= s
-    e = np.maximum(e_round, s + 1)
-    v = np.maximum(vel, 1)  # symusic velocities are 0-127
     row = PITCHES - 1 - pitch if mode == "merged" else chan * PITCHES + (PITCHES - 1 - pitch)
+    return _Quantized(onset, end, s, e_round, np.maximum(e_round, s + 1),
+                      np.maximum(vel, 1),  # symusic velocities are 0-127
+                      row, e_round <= s, outside, past_end, low_vel)
 
+
+@dataclass
+class _Drawn:
+    """Which notes the image holds (``kept``, indices into the notes) from step ``ks`` to
+    ``kd`` (their own end step: ``ke``), and how many were left out and why."""
+
+    kept: np.ndarray
+    ks: np.ndarray
+    kd: np.ndarray
+    ke: np.ndarray
+    n_collided: int
+    n_outside: int
+
+
+def _draw(q: _Quantized, width: int, n_sets: int) -> tuple[np.ndarray, _Drawn]:
+    """The ``[n_sets, 128, W, 3]`` image of the quantized notes: one note per (row, onset
+    step), the longest then loudest; a note ends at the next onset on its row or at the end
+    of the merged run it starts in."""
+    s, e, v, row = q.s, q.e, q.v, q.row
     # Sort by row, onset step, longest first, loudest first: one int64 key when it fits.
     row_step = row * (width + 1) + s
-    if n_rows * (width + 1) * (width + 2) * 128 < 2 ** 62:
+    if n_sets * PITCHES * (width + 1) * (width + 2) * 128 < 2 ** 62:
         order = np.argsort((row_step * (width + 2) + (width + 1 - e)) * 128 + (127 - v))
     else:
         order = np.lexsort((-v, -e, row_step))
-    n_outside = 0 if outside is None else int(np.count_nonzero(outside))
+    n_outside = 0 if q.outside is None else int(np.count_nonzero(q.outside))
     if n_outside:
-        order = order[~outside[order]]
+        order = order[~q.outside[order]]
     sorted_cells = row_step[order]
-    # One note per (row, onset step): the first in that order (longest, then loudest).
     same_cell = np.zeros(len(order), bool)
     np.equal(sorted_cells[1:], sorted_cells[:-1], out=same_cell[1:])
     n_collided = int(np.count_nonzero(same_cell))
     kept = order[~same_cell] if n_collided else order
     ks, ke, key = s[kept], e[kept], row[kept]
-    # A note ends at the next onset on its row or at the end of the merged run it starts in.
     next_on = np.append(ks[1:], width)
     next_on[:-1][key[1:] != key[:-1]] = width
     off = key * (width + 1)
     kd = np.minimum(next_on, np.maximum.accumulate(ke + off) - off)
 
-    image = np.zeros((n_rows // PITCHES, PITCHES, width, 3), np.uint8)
+    image = np.zeros((n_sets, PITCHES, width, 3), np.uint8)
     flat = image.reshape(-1)
     start = 3 * (key * width + ks)
     length = kd - ks
@@ -236,45 +283,47 @@ def encode(score: symusic.Score, *, mode: str = "merged", bar_ticks=None,
     flat[np.repeat(start + 1 - 3 * before, length) + np.arange(0, 3 * int(length.sum()), 3)] = \
         np.repeat((2 * v[kept]).astype(np.uint8), length)
     flat[start] = ONSET
-    if mode == "merged":
-        image = image[0]
+    return image, _Drawn(kept, ks, kd, ke, n_collided, n_outside)
 
-    # Per-note account: compare what decode gives back (ticks of steps ks, kd) with each note.
-    end_k = end[kept]
-    on_exact = step_ticks[ks] == onset[kept]
+
+def _account(q: _Quantized, d: _Drawn, step_ticks: np.ndarray, n_drums: int,
+             source) -> EncodeReport:
+    """Per-note account: compare what decode gives back (ticks of steps ``ks``, ``kd``) with
+    each note."""
+    kept, ks, kd = d.kept, d.ks, d.kd
+    end_k = q.end[kept]
+    on_exact = step_ticks[ks] == q.onset[kept]
     exact = on_exact & (step_ticks[kd] == end_k)
-    short_k = short[kept]
-    moved_end = (step_ticks[e_round[kept]] != end_k) & ~short_k
+    short_k = q.short[kept]
+    moved_end = (step_ticks[q.e_round[kept]] != end_k) & ~short_k
     n_past = n_low = 0
-    if past_end is not None:
-        past_k = past_end[kept]
+    if q.past_end is not None:
+        past_k = q.past_end[kept]
         n_past = int(np.count_nonzero(past_k))
         moved_end &= ~past_k
-    if low_vel is not None:
-        low_k = low_vel[kept]
+    if q.low_vel is not None:
+        low_k = q.low_vel[kept]
         n_low = int(np.count_nonzero(low_k))
         exact &= ~low_k
-    n_alive = len(kept)
+    n, n_alive = len(q.onset), len(kept)
     n_exact = int(np.count_nonzero(exact))
     reasons = {}
     for name, count in (
         ("onset quantized", n_alive - int(np.count_nonzero(on_exact))),
         ("duration quantized", np.count_nonzero(moved_end)),
         ("shorter than a step", np.count_nonzero(short_k)),
-        ("cut by a later same-pitch note", np.count_nonzero(kd < ke)),
-        ("extended over an overlapping note", np.count_nonzero(kd > ke)),
+        ("cut by a later same-pitch note", np.count_nonzero(kd < d.ke)),
+        ("extended over an overlapping note", np.count_nonzero(kd > d.ke)),
         ("cut at the grid end", n_past),
         ("velocity 0 raised to 1", n_low),
-        ("same-pitch onset collision", n_collided),
-        ("outside the grid", n_outside),
+        ("same-pitch onset collision", d.n_collided),
+        ("outside the grid", d.n_outside),
         ("drum track", n_drums),
     ):
         if count:
             reasons[name] = int(count)
-    report = EncodeReport(n + n_drums, n_exact, n_alive - n_exact, n + n_drums - n_alive,
-                          reasons, FIELDS)
-    report.check(strict)
-    return PianoRoll(image, meta, tracks, report)
+    return EncodeReport(n + n_drums, n_exact, n_alive - n_exact, n + n_drums - n_alive,
+                        reasons, FIELDS, source)
 
 
 # ---------------------------------------------------------------------------------- decoding

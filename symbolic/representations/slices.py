@@ -211,8 +211,8 @@ def _place(pc: np.ndarray, low: int) -> np.ndarray:
     return low + (pc - low) % 12
 
 
-def encode(score: symusic.Score, *, beats=None, boundaries=None, drums: bool = False,
-           low: int = 48, strict: bool = False) -> Slices:
+def encode(score: symusic.Score, *, strict: bool = False, source=None, beats=None,
+           boundaries=None, drums: bool = False, low: int = 48) -> Slices:
     """One pitch-class token per beat of a tick-time score.
 
     ``beats``: None (from the time signatures, :func:`meter_beats`), ``"quarter"``, or beat-start
@@ -220,7 +220,8 @@ def encode(score: symusic.Score, *, beats=None, boundaries=None, drums: bool = F
     increasing), overriding ``beats``; notes starting at or after the last edge are dropped and
     notes running past it are cut. ``drums=False`` ignores drum tracks (counted as dropped).
     ``low`` is the decode octave the report's ``kept_exact`` compares with. ``strict=True``
-    raises :class:`~symbolic.errors.EncodeError` unless every note would decode unchanged.
+    raises :class:`~symbolic.errors.EncodeError` unless every note would decode unchanged;
+    ``source`` names the input in the report and the error.
     """
     score = as_tick(score)
     tpq = score.ticks_per_quarter
@@ -285,7 +286,7 @@ def encode(score: symusic.Score, *, beats=None, boundaries=None, drums: bool = F
     n_in = len(onset) + n_drums
     n_exact = int(np.count_nonzero(exact))
     n_kept = int(np.count_nonzero(inside))
-    report = EncodeReport(n_in, n_exact, n_kept - n_exact, n_in - n_kept, reasons, FIELDS)
+    report = EncodeReport(n_in, n_exact, n_kept - n_exact, n_in - n_kept, reasons, FIELDS, source)
     report.check(strict)
     return Slices(tokens, edges, meta, report)
 

@@ -32,14 +32,17 @@ tracks of the same program are merged; tempos are binned and time signatures out
 supported range dropped; Octuple and CPWord clip bars beyond their bar limit (miditok warns).
 Decoding gives one track per program at the tokenizer's own resolution.
 
-:func:`encode` returns an ``np.ndarray`` of ids (``[n]``, or ``[n, k]`` for the multi-vocabulary
-CPWord/Octuple), in the narrowest unsigned dtype that holds the vocabulary (:func:`id_dtype`);
-the ids are exactly ``tokenizer.encode(score).ids``. :func:`decode` inverts it.
+:func:`encode` (``encode(score, *, tokenizer="remi", strict=False, source=None)``, the shape
+of every codec in :mod:`symbolic.representations`) returns a :class:`TokenSequence`: ``ids``
+(``[n]``, or ``[n, k]`` for the multi-vocabulary CPWord/Octuple) in the narrowest unsigned dtype
+that holds the vocabulary (:func:`id_dtype`), exactly ``tokenizer.encode(score).ids``; the bar
+starts; miditok's warnings; the tokenizer; and the ``report`` of what decoding loses (measured
+by one decode, on first use). :func:`decode` inverts it.
 
 **Speed.** miditok builds an ``Event`` object per token in Python (about 4 microseconds a
 token: 25-40 ms for a POP909 or Lakh file), which bounds corpus throughput. For REMI with
 one stream and programs (the ``remi`` preset and its variants: velocities, tempos, time
-signatures on or off, any grid), :func:`encode_score` keeps miditok's own preprocessing and
+signatures on or off, any grid), :func:`encode` keeps miditok's own preprocessing and
 builds the ids with numpy lookups plus one loop over the distinct onset times (about 5 ms a
 file). The ids are miditok's, token for token: the tests compare both paths on real files and
 on generated scores with meter and tempo changes at arbitrary ticks; any other tokenizer or
@@ -55,7 +58,7 @@ import os
 import tempfile
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +71,7 @@ __all__ = [
     "PRESETS",
     "TOKENIZER_DIRS",
     "TokenizationError",
-    "Encoded",
+    "TokenSequence",
     "preset_names",
     "load",
     "save",
@@ -80,9 +83,10 @@ __all__ = [
     "id_dtype",
     "describe",
     "encode",
-    "encode_score",
     "decode",
     "loss",
+    "check_stream",
+    "ids_to_text",
     "ids_to_bpe",
 ]
 
@@ -287,17 +291,41 @@ def id_dtype(tokenizer) -> np.dtype:
 
 # ---------------------------------------------------------------------------------- codec
 
-@dataclass
-class Encoded:
-    """One score's tokens: ``ids`` (``[n]`` or ``[n, k]``), the index where each bar's tokens
-    start (``bar_starts``, as miditok splits a sequence per bar for BPE), and miditok's warnings."""
+@dataclass(eq=False)
+class TokenSequence:
+    """One score's tokens, as :func:`encode` returns them.
+
+    ``ids``: miditok's ids, ``[n]`` (or ``[n, k]`` for CPWord/Octuple), dtype :func:`id_dtype`.
+    ``bar_starts``: ``uint32``, the index where each bar's tokens start (as miditok splits a
+    sequence per bar for BPE). ``warnings``: miditok's warnings, once each. ``tokenizer``: the
+    miditok tokenizer that made the ids (and decodes them). ``source``: the input's name.
+    ``report``: what ``decode`` gives back of each note (:func:`loss`); measured on first use
+    by decoding the ids once (or at encode time with ``strict=True``).
+    """
 
     ids: np.ndarray
     bar_starts: np.ndarray
     warnings: list[str]
+    tokenizer: object = field(default=None, repr=False)
+    source: object = None
+    score: symusic.Score | None = field(default=None, repr=False)
+    _report: EncodeReport | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def report(self) -> EncodeReport:
+        if self._report is None:
+            if self.score is None:
+                raise ValueError("no score kept to measure the loss against")
+            self._report = _loss_report(self.score, decode(self), self.tokenizer, self.source)
+        return self._report
 
 
-def _check_stream(tok) -> None:
+def check_stream(tok) -> None:
+    """Raise ``ValueError`` unless ``tok`` makes one sequence per score (what symbolic stores:
+    ``use_programs=True`` with ``one_token_stream_for_programs=True``)."""
     if not tok.one_token_stream:
         raise ValueError("this tokenizer makes one sequence per track; symbolic stores one "
                          "sequence per file: set use_programs=True and "
@@ -340,8 +368,9 @@ def _byte_table(tok) -> np.ndarray | None:
     return table
 
 
-def _ids_to_text(tok, ids: np.ndarray) -> str:
-    """miditok's ``_ids_to_bytes(ids, as_one_str=True)``, vectorized."""
+def ids_to_text(tok, ids: np.ndarray) -> str:
+    """Base-vocabulary ids as the one-character-per-id text a trained model (BPE...) reads:
+    miditok's ``_ids_to_bytes(ids, as_one_str=True)``, vectorized."""
     table = _byte_table(tok)
     if table is None:
         return tok._ids_to_bytes([int(i) for i in ids], as_one_str=True)
@@ -359,7 +388,7 @@ def ids_to_bpe(tokenizer, ids: np.ndarray, bar_starts: np.ndarray) -> tuple[np.n
     if not tok.is_trained:
         raise ValueError("the tokenizer is not trained (no BPE/Unigram/WordPiece model)")
     split = tok.config.encode_ids_split
-    text = _ids_to_text(tok, np.asarray(ids))
+    text = ids_to_text(tok, np.asarray(ids))
     if split == "bar":
         bounds = list(bar_starts[1:]) + [len(ids)] if len(bar_starts) else [len(ids)]
         starts = [0] + list(bounds[:-1]) if len(bar_starts) else [0]
@@ -627,34 +656,25 @@ def _starts_from_times(times: np.ndarray, bar_ticks) -> np.ndarray:
     return np.concatenate([[0], idx]).astype(np.uint32)
 
 
-def encode_score(tokenizer, score: symusic.Score, source=None, *, fast: bool = True) -> Encoded:
-    """Tokenize ``score``, keeping miditok's warnings and the bar starts.
+def encode(score: symusic.Score, *, tokenizer="remi", strict: bool = False, source=None,
+           fast: bool = True) -> TokenSequence:
+    """Tokenize ``score``: a :class:`TokenSequence` of miditok's ids, bar starts and warnings.
 
-    The ids are miditok's (``tokenizer.encode(score)``). With ``fast`` (default), REMI in the
-    presets' family of settings is encoded by :func:`_remi_ids` after miditok's own
-    preprocessing, about five times faster, with the same ids (the tests compare both on every
-    fixture file and on generated scores); anything else goes through miditok. Raises
-    :class:`TokenizationError` (naming ``source``) when miditok fails on the score.
+    ``tokenizer``: a miditok tokenizer or a name/path for :func:`load` (``"remi"``). The ids are
+    miditok's (``tokenizer.encode(score)``; a trained tokenizer's BPE ids). With ``fast``
+    (default), REMI in the presets' family of settings is encoded by :func:`_remi_ids` after
+    miditok's own preprocessing, about five times faster, with the same ids (the tests compare
+    both on every fixture file and on generated scores); anything else goes through miditok.
+    ``strict=True`` measures the report now (one decode) and raises
+    :class:`~symbolic.errors.EncodeError` (naming ``source``) unless every note comes back
+    exactly. Raises :class:`TokenizationError` (naming ``source``) when miditok fails.
     """
-    from miditok.utils import get_bars_ticks
-
     tok = _tokenizer(tokenizer)
-    _check_stream(tok)
+    check_stream(tok)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            tables = _remi_tables(tok) if fast else None
-            got = None
-            if tables is not None:
-                pre = tok.preprocess_score(score)
-                got = _remi_ids(tok, pre, tables)
-            if got is not None:
-                ids, times = got
-                starts = _starts_from_times(times, get_bars_ticks(pre, only_notes_onsets=True))
-            else:
-                seq = tok.encode(score, encode_ids=False)
-                starts = _bar_starts(seq)
-                ids = seq.ids
+            ids, starts = _base_ids(tok, score, fast)
         except SymbolicError:
             raise
         except Exception as e:  # noqa: BLE001 - miditok raises anything on odd scores
@@ -666,18 +686,38 @@ def encode_score(tokenizer, score: symusic.Score, source=None, *, fast: bool = T
         (0, len(tok.vocab)) if tok.is_multi_voc else 0, dtype=dtype)
     if tok.is_trained:
         arr, starts = ids_to_bpe(tok, arr, starts)
-    return Encoded(arr, starts, messages)
+    out = TokenSequence(arr, starts, messages, tok, source, score)
+    if strict:
+        out.report.check(True)
+    return out
 
 
-def encode(score: symusic.Score, tokenizer="remi") -> np.ndarray:
-    """Token ids of ``score`` (``[n]``, or ``[n, k]`` for CPWord/Octuple): miditok's ids."""
-    return encode_score(tokenizer, score).ids
+def _base_ids(tok, score: symusic.Score, fast: bool):
+    """Base-vocabulary ids of ``score`` and their bar starts (vectorized REMI when it applies)."""
+    from miditok.utils import get_bars_ticks
+
+    tables = _remi_tables(tok) if fast else None
+    if tables is not None:
+        pre = tok.preprocess_score(score)
+        got = _remi_ids(tok, pre, tables)
+        if got is not None:
+            ids, times = got
+            return ids, _starts_from_times(times, get_bars_ticks(pre, only_notes_onsets=True))
+    seq = tok.encode(score, encode_ids=False)
+    return seq.ids, _bar_starts(seq)
 
 
-def decode(ids, tokenizer="remi") -> symusic.Score:
-    """The score that token ``ids`` describe (one track per program, tokenizer resolution)."""
-    tok = _tokenizer(tokenizer)
-    ids = np.asarray(ids)
+def decode(x, *, tokenizer=None) -> symusic.Score:
+    """The score that tokens describe (one track per program, at the tokenizer's resolution).
+
+    ``x``: a :class:`TokenSequence` (decoded with its own tokenizer), or bare ids (``[n]`` or
+    ``[n, k]``) decoded with ``tokenizer`` (default ``"remi"``).
+    """
+    if isinstance(x, TokenSequence):
+        tokenizer = x.tokenizer if tokenizer is None else tokenizer
+        x = x.ids
+    tok = _tokenizer("remi" if tokenizer is None else tokenizer)
+    ids = np.asarray(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return tok.decode([ids.tolist()] if not tok.one_token_stream else ids.tolist())
@@ -716,16 +756,20 @@ def _multiset_common(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.minimum(ca[ia], cb[ib]).sum())
 
 
-def loss(score: symusic.Score, tokenizer="remi") -> EncodeReport:
-    """What ``decode(encode(score))`` keeps of each note, compared in quarter notes.
+def loss(score: symusic.Score, tokenizer="remi", *, source=None) -> EncodeReport:
+    """What ``decode(encode(score))`` keeps of each note, compared in quarter notes: the
+    ``report`` of :func:`encode`.
 
     ``kept_exact``: a decoded note with the same program, pitch, onset and duration (and
     velocity, when the tokenizer has velocity tokens: then ``fields`` include it);
     ``altered``: the program and pitch come back but the timing or velocity moved (quantized);
     ``dropped``: no decoded note of that program and pitch is left for it.
     """
-    tok = _tokenizer(tokenizer)
-    decoded = decode(encode(score, tok), tok)
+    return encode(score, tokenizer=tokenizer, source=source).report
+
+
+def _loss_report(score: symusic.Score, decoded: symusic.Score, tok, source) -> EncodeReport:
+    """:func:`loss`'s comparison of ``score`` with its ``decoded`` tokens."""
     use_prog, use_vel = tok.config.use_programs, tok.config.use_velocities
     k1, on1, d1, v1 = _note_keys(score, use_prog, use_vel)
     k2, on2, d2, v2 = _note_keys(decoded, use_prog, use_vel)
@@ -747,7 +791,7 @@ def loss(score: symusic.Score, tokenizer="remi") -> EncodeReport:
     if n > same_pitch:
         reasons["dropped (pitch range, duplicate, clipped bars or program)"] = n - same_pitch
     fields = ("pitch", "onset", "duration") + (("velocity",) if use_vel else ())
-    return EncodeReport(n, exact, same_pitch - exact, n - same_pitch, reasons, fields)
+    return EncodeReport(n, exact, same_pitch - exact, n - same_pitch, reasons, fields, source)
 
 
 def _pack_both(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -300,7 +300,7 @@ def _prepare(score, model, mapping, chords, bar_ticks):
             view.tracks.append(t)
     mg = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
     has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
-    g = gr.encode(view, vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
+    g = gr.encode(view, vocab=vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
     return g, mg
 
 
@@ -417,7 +417,7 @@ def _compose_grid(score, vocab, chords, n_bars: int, bar_len: int):
     mg = MetricGrid(mg.ticks_per_quarter, mg.resolution, mg.bar_ticks[:n_bars + 1],
                     mg.steps_per_bar[:n_bars], mg.numerators[:n_bars], mg.denominators[:n_bars])
     seq = parse_progression(chords, mg.bar_ticks, n_bars=n_bars)
-    return gr.encode(score, vocab, grid=mg, chords=seq), mg
+    return gr.encode(score, vocab=vocab, grid=mg, chords=seq), mg
 
 
 def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.0,
