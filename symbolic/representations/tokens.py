@@ -457,14 +457,49 @@ def _remi_ids(tok, score: symusic.Score, tables: dict):
     note tokens are gathered per note from lookup tables, and a loop runs over the distinct
     onset times only, for the Bar/TimeSig/Position tokens. None where a table lacks a value
     (miditok then encodes, and raises what it raises)."""
-    from miditok.constants import TIME_SIGNATURE
-    from miditok.utils import (compute_ticks_per_bar, compute_ticks_per_beat,
-                               get_score_ticks_per_beat)
+    notes = _remi_note_ids(tok, score, tables)
+    events = _remi_global_events(tok, score)
+    if notes is None or events is None:
+        return None
+    note_ids, note_times = notes
+    n_glob = len(events.times)
+    times = np.concatenate([np.asarray(events.times, dtype=np.int64), note_times])
+    order = np.argsort(times, kind="stable")
+    times = times[order]
+    is_note = order >= n_glob
+    # Blocks: one global event, or a run of notes at one time.
+    new = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        new[1:] = (times[1:] != times[:-1]) | ~is_note[1:] | ~is_note[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(order)]
+    note_rank = np.cumsum(is_note) - 1  # index into notes sorted by (time, list order)
+    blocks = _RemiBlocks(times[starts], order[starts], note_rank[starts],
+                         note_rank[ends - 1] + 1, note_ids[order[is_note] - n_glob].reshape(-1))
+    writer = _RemiWriter(tok, tables, score.ticks_per_quarter, blocks, events,
+                         [i for i in order[~is_note].tolist() if events.kinds[i] == 0])
+    cursor = 0
+    for g in np.flatnonzero(~is_note[starts]).tolist() + [len(starts)]:
+        if g > cursor and not writer.note_run(cursor, g):
+            return None
+        cursor = g + 1
+        if g == len(starts):
+            break
+        if not writer.global_event(g):
+            return None
+    pieces = writer.pieces
+    if not pieces:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+
+
+def _remi_note_ids(tok, score: symusic.Score, tables: dict):
+    """``(ids [n, width], onset ticks [n])`` of every note's Program, Pitch, (Velocity,)
+    Duration tokens, tracks in score order; None where a table lacks a value."""
+    from miditok.utils import get_score_ticks_per_beat
 
     cfg = tok.config
-    vocab = tok.vocab
-    use_ts = cfg.use_time_signatures
-    if use_ts and len(score.time_signatures) > 0:
+    if cfg.use_time_signatures and len(score.time_signatures) > 0:
         tpb = get_score_ticks_per_beat(score)
     else:
         tpb = np.array([[score.end(), tok.time_division]])
@@ -483,20 +518,9 @@ def _remi_ids(tok, score: symusic.Score, tables: dict):
                  pitch_table[a["pitch"].astype(np.int64)]]
         if cfg.use_velocities:
             parts.append(tables["velocity"][a["velocity"].astype(np.int64)])
-        section = np.searchsorted(tpb[:, 0], start, side="right")
-        if section.max() >= len(tpb):
+        dur_ids = _remi_duration_ids(start, a["duration"].astype(np.int64), tpb, tables)
+        if dur_ids is None:
             return None
-        dur = a["duration"].astype(np.int64)
-        dur_ids = np.full(n, -1, dtype=np.int64)
-        for s in np.unique(section):
-            table = tables["duration"].get(int(tpb[s, 1]))
-            if table is None:
-                return None
-            m = section == s
-            d = dur[m]
-            if d.min() < 0 or d.max() >= len(table):
-                return None
-            dur_ids[m] = table[d]
         parts.append(dur_ids)
         cols.append(np.stack(parts, axis=1))
         note_times.append(start)
@@ -505,79 +529,127 @@ def _remi_ids(tok, score: symusic.Score, tables: dict):
     if note_ids.size and note_ids.min() < 0:
         return None
     note_times = np.concatenate(note_times) if note_times else np.zeros(0, dtype=np.int64)
+    return note_ids, note_times
 
-    # Global events first (time signatures, then tempos), then the tracks' notes: miditok's
-    # list order, which its stable sort by time keeps among equal times.
-    g_times, g_kinds, g_ids, g_sigs = [], [], [], []
-    if use_ts:
+
+def _remi_duration_ids(start: np.ndarray, dur: np.ndarray, tpb: np.ndarray, tables: dict):
+    """Duration ids of one track's notes, each in the ticks-per-beat section (``tpb``: rows of
+    (section end tick, ticks per beat)) where it starts; None where a table lacks a value."""
+    section = np.searchsorted(tpb[:, 0], start, side="right")
+    if section.max() >= len(tpb):
+        return None
+    dur_ids = np.full(len(start), -1, dtype=np.int64)
+    for s in np.unique(section):
+        table = tables["duration"].get(int(tpb[s, 1]))
+        if table is None:
+            return None
+        m = section == s
+        d = dur[m]
+        if d.min() < 0 or d.max() >= len(table):
+            return None
+        dur_ids[m] = table[d]
+    return dur_ids
+
+
+@dataclass
+class _RemiEvents:
+    """Global events in miditok's list order (time signatures, then tempos): tick, kind (0
+    TimeSig, 1 Tempo), token id, and (numerator, denominator) for a TimeSig."""
+
+    times: list
+    kinds: list
+    ids: list
+    sigs: list
+
+
+def _remi_global_events(tok, score: symusic.Score) -> _RemiEvents | None:
+    """The score's TimeSig and Tempo tokens (miditok's list order, which its stable sort by
+    time keeps among equal times); None where the vocabulary lacks one."""
+    cfg, vocab = tok.config, tok.vocab
+    ev = _RemiEvents([], [], [], [])
+    if cfg.use_time_signatures:
         for ts in score.time_signatures:
             key = f"TimeSig_{ts.numerator}/{ts.denominator}"
             if key not in vocab:
                 return None
-            g_times.append(ts.time), g_kinds.append(0), g_ids.append(vocab[key])
-            g_sigs.append((ts.numerator, ts.denominator))
+            ev.times.append(ts.time), ev.kinds.append(0), ev.ids.append(vocab[key])
+            ev.sigs.append((ts.numerator, ts.denominator))
     if cfg.use_tempos:
         for t in score.tempos:
             key = f"Tempo_{round(t.tempo, 2)}"
             if key not in vocab:
                 return None
-            g_times.append(t.time), g_kinds.append(1), g_ids.append(vocab[key]), g_sigs.append(None)
-    n_glob = len(g_times)
-    times = np.concatenate([np.asarray(g_times, dtype=np.int64), note_times])
-    order = np.argsort(times, kind="stable")
-    times = times[order]
-    is_note = order >= n_glob
-    # Blocks: one global event, or a run of notes at one time.
-    new = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        new[1:] = (times[1:] != times[:-1]) | ~is_note[1:] | ~is_note[:-1]
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], len(order)]
-    note_rank = np.cumsum(is_note) - 1  # index into notes sorted by (time, list order)
-    positions, bar_id = tables["position"], tables["bar"]
+            ev.times.append(t.time), ev.kinds.append(1), ev.ids.append(vocab[key])
+            ev.sigs.append(None)
+    return ev
 
-    current_ts, ts_time = TIME_SIGNATURE, 0
-    sig_events = [i for i in order[~is_note].tolist() if g_kinds[i] == 0]
-    if sig_events:  # miditok starts from the first TimeSig of the time-sorted events
-        current_ts, ts_time = g_sigs[sig_events[0]], g_times[sig_events[0]]
-    tdiv = score.ticks_per_quarter
 
-    def units(ts):
-        per_beat = compute_ticks_per_beat(ts[1], tdiv)
-        return (compute_ticks_per_bar(symusic.TimeSignature(ts_time, *ts), tdiv),
-                per_beat // cfg.max_num_pos_per_beat)
+@dataclass
+class _RemiBlocks:
+    """Time-sorted blocks (one global event, or a run of notes at one tick): tick, index into
+    the merged event order, notes ``r0:r1`` (in time order), and every note's ids, flat."""
 
-    ticks_per_bar, ticks_per_pos = units(current_ts)
-    ts_id = vocab.get(f"TimeSig_{current_ts[0]}/{current_ts[1]}") if use_ts else None
-    state = {"bar": -1, "bar_at_ts": 0, "tick_at_ts": 0, "tick_at_bar": 0, "previous": -1}
-    per_bar = 2 if use_ts else 1  # tokens per new bar: Bar (+ TimeSig)
-    positions = np.asarray(positions, dtype=np.int64)
-    note_flat = note_ids[order[is_note] - n_glob].reshape(-1)
-    b_time = times[starts]
-    b_item = order[starts]
-    b_r0 = note_rank[starts]
-    b_r1 = note_rank[ends - 1] + 1
-    pieces: list[tuple[np.ndarray, np.ndarray]] = []
+    time: np.ndarray
+    item: np.ndarray
+    r0: np.ndarray
+    r1: np.ndarray
+    note_flat: np.ndarray
 
-    def note_run(a: int, b: int) -> bool:
+
+class _RemiWriter:
+    """The state of miditok REMI's ``_add_time_events`` (current bar, meter, last position)
+    walked over the blocks; each call appends ``(ids, ticks)`` to :attr:`pieces`, or returns
+    False where a table lacks a value."""
+
+    def __init__(self, tok, tables: dict, tdiv: int, blocks: _RemiBlocks, events: _RemiEvents,
+                 sig_order: list[int]):
+        from miditok.constants import TIME_SIGNATURE
+
+        cfg = tok.config
+        self.vocab, self.tdiv, self.max_pos = tok.vocab, tdiv, cfg.max_num_pos_per_beat
+        self.use_ts = cfg.use_time_signatures
+        self.width = 4 if cfg.use_velocities else 3
+        self.per_bar = 2 if self.use_ts else 1  # tokens per new bar: Bar (+ TimeSig)
+        self.positions = np.asarray(tables["position"], dtype=np.int64)
+        self.bar_id = tables["bar"]
+        self.blocks, self.events = blocks, events
+        self.bar, self.bar_at_ts, self.tick_at_ts, self.tick_at_bar, self.previous = -1, 0, 0, 0, -1
+        self.pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        current_ts, ts_time = TIME_SIGNATURE, 0
+        if sig_order:  # miditok starts from the first TimeSig of the time-sorted events
+            current_ts, ts_time = events.sigs[sig_order[0]], events.times[sig_order[0]]
+        self._set_meter(current_ts, ts_time)
+        if not self.use_ts:
+            self.ts_id = None
+
+    def _set_meter(self, ts, time: int) -> None:
+        from miditok.utils import compute_ticks_per_bar, compute_ticks_per_beat
+
+        per_beat = compute_ticks_per_beat(ts[1], self.tdiv)
+        self.ticks_per_bar = compute_ticks_per_bar(symusic.TimeSignature(time, *ts), self.tdiv)
+        self.ticks_per_pos = per_beat // self.max_pos
+        self.ts_id = self.vocab.get(f"TimeSig_{ts[0]}/{ts[1]}")
+
+    def note_run(self, a: int, b: int) -> bool:
         """Blocks a..b-1 (notes only, strictly increasing times), vectorized: the arithmetic of
         miditok's REMI ``_add_time_events`` for runs without a TimeSig or Tempo event."""
-        t = b_time[a:b]
+        bl, width, per_bar, tpb = self.blocks, self.width, self.per_bar, self.ticks_per_bar
+        t = bl.time[a:b]
         m = b - a
         trig = np.ones(m, dtype=bool)
-        trig[0] = t[0] != state["previous"]
-        bars = state["bar_at_ts"] + (t - state["tick_at_ts"]) // ticks_per_bar
-        cur = np.maximum.accumulate(np.r_[state["bar"], np.where(trig, bars, state["bar"])])
+        trig[0] = t[0] != self.previous
+        bars = self.bar_at_ts + (t - self.tick_at_ts) // tpb
+        cur = np.maximum.accumulate(np.r_[self.bar, np.where(trig, bars, self.bar)])
         n_new = np.diff(cur)
-        new_tick = state["tick_at_ts"] + (cur[1:] - state["bar_at_ts"]) * ticks_per_bar
+        new_tick = self.tick_at_ts + (cur[1:] - self.bar_at_ts) * tpb
         last = np.maximum.accumulate(np.where(n_new > 0, np.arange(m), -1))
-        tick_at_bar = np.where(last >= 0, new_tick[np.maximum(last, 0)], state["tick_at_bar"])
-        pos = (t - tick_at_bar) // ticks_per_pos
-        if np.any(trig & ((pos < 0) | (pos >= len(positions)))):
+        tick_at_bar = np.where(last >= 0, new_tick[np.maximum(last, 0)], self.tick_at_bar)
+        pos = (t - tick_at_bar) // self.ticks_per_pos
+        if np.any(trig & ((pos < 0) | (pos >= len(self.positions)))):
             return False
-        if use_ts and n_new.any() and ts_id is None:
+        if self.use_ts and n_new.any() and self.ts_id is None:
             return False
-        n_tok = (b_r1[a:b] - b_r0[a:b]) * width
+        n_tok = (bl.r1[a:b] - bl.r0[a:b]) * width
         counts = n_new * per_bar + trig + n_tok
         off = np.r_[0, np.cumsum(counts)[:-1]]
         ids = np.empty(int(counts.sum()), dtype=np.int64)
@@ -587,64 +659,54 @@ def _remi_ids(tok, score: symusic.Score, tables: dict):
             blk = np.repeat(np.arange(m), n_new)
             k = np.arange(total_new) - np.repeat(np.cumsum(n_new) - n_new, n_new)
             bar_no = cur[:-1][blk] + 1 + k
-            bar_tick = state["tick_at_ts"] + (bar_no - state["bar_at_ts"]) * ticks_per_bar
+            bar_tick = self.tick_at_ts + (bar_no - self.bar_at_ts) * tpb
             at = off[blk] + k * per_bar
-            ids[at], tt[at] = bar_id, bar_tick
-            if use_ts:
-                ids[at + 1], tt[at + 1] = ts_id, bar_tick
+            ids[at], tt[at] = self.bar_id, bar_tick
+            if self.use_ts:
+                ids[at + 1], tt[at + 1] = self.ts_id, bar_tick
         pj = np.flatnonzero(trig)
         at = off[pj] + n_new[pj] * per_bar
-        ids[at], tt[at] = positions[pos[pj]], t[pj]
+        ids[at], tt[at] = self.positions[pos[pj]], t[pj]
         first = off + n_new * per_bar + trig
         blk = np.repeat(np.arange(m), n_tok)
         at = first[blk] + np.arange(int(n_tok.sum())) - np.repeat(np.cumsum(n_tok) - n_tok, n_tok)
-        ids[at] = note_flat[b_r0[a] * width:b_r1[b - 1] * width]
+        ids[at] = bl.note_flat[bl.r0[a] * width:bl.r1[b - 1] * width]
         tt[at] = t[blk]
-        pieces.append((ids, tt))
-        state["bar"], state["tick_at_bar"] = int(cur[-1]), int(tick_at_bar[-1])
-        state["previous"] = int(t[-1])
+        self.pieces.append((ids, tt))
+        self.bar, self.tick_at_bar = int(cur[-1]), int(tick_at_bar[-1])
+        self.previous = int(t[-1])
         return True
 
-    cursor = 0
-    for g in np.flatnonzero(~is_note[starts]).tolist() + [len(starts)]:
-        if g > cursor and not note_run(cursor, g):
-            return None
-        cursor = g + 1
-        if g == len(starts):
-            break
-        # one TimeSig or Tempo event, as miditok's loop handles it
-        t, item = int(b_time[g]), int(b_item[g])
-        kind = g_kinds[item]
+    def global_event(self, g: int) -> bool:
+        """Block ``g``: one TimeSig or Tempo event, as miditok's loop handles it."""
+        t, item = int(self.blocks.time[g]), int(self.blocks.item[g])
+        kind = self.events.kinds[item]
         out, out_t = [], []
-        if t != state["previous"]:
-            n_new = state["bar_at_ts"] + (t - state["tick_at_ts"]) // ticks_per_bar - state["bar"]
+        if t != self.previous:
+            n_new = self.bar_at_ts + (t - self.tick_at_ts) // self.ticks_per_bar - self.bar
             for i in range(n_new):
-                state["bar"] += 1
-                tick = state["tick_at_ts"] + (state["bar"] - state["bar_at_ts"]) * ticks_per_bar
-                state["tick_at_bar"] = tick
-                out.append(bar_id), out_t.append(tick)
-                if use_ts and not (kind == 0 and i + 1 == n_new):
-                    if ts_id is None:
-                        return None
-                    out.append(ts_id), out_t.append(tick)
+                self.bar += 1
+                tick = self.tick_at_ts + (self.bar - self.bar_at_ts) * self.ticks_per_bar
+                self.tick_at_bar = tick
+                out.append(self.bar_id), out_t.append(tick)
+                if self.use_ts and not (kind == 0 and i + 1 == n_new):
+                    if self.ts_id is None:
+                        return False
+                    out.append(self.ts_id), out_t.append(tick)
             if kind != 0:
-                pos = (t - state["tick_at_bar"]) // ticks_per_pos
-                if not 0 <= pos < len(positions):
-                    return None
-                out.append(int(positions[pos])), out_t.append(t)
-            state["previous"] = t
+                pos = (t - self.tick_at_bar) // self.ticks_per_pos
+                if not 0 <= pos < len(self.positions):
+                    return False
+                out.append(int(self.positions[pos])), out_t.append(t)
+            self.previous = t
         if kind == 0:
-            state["bar_at_ts"] += (t - state["tick_at_ts"]) // ticks_per_bar
-            state["tick_at_ts"] = t
-            current_ts, ts_time = g_sigs[item], t
-            ticks_per_bar, ticks_per_pos = units(current_ts)
-            ts_id = vocab.get(f"TimeSig_{current_ts[0]}/{current_ts[1]}")
-            state["previous"] -= 1
-        out.append(g_ids[item]), out_t.append(t)
-        pieces.append((np.asarray(out, dtype=np.int64), np.asarray(out_t, dtype=np.int64)))
-    if not pieces:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+            self.bar_at_ts += (t - self.tick_at_ts) // self.ticks_per_bar
+            self.tick_at_ts = t
+            self._set_meter(self.events.sigs[item], t)
+            self.previous -= 1
+        out.append(self.events.ids[item]), out_t.append(t)
+        self.pieces.append((np.asarray(out, dtype=np.int64), np.asarray(out_t, dtype=np.int64)))
+        return True
 
 
 def _starts_from_times(times: np.ndarray, bar_ticks) -> np.ndarray:
