@@ -96,8 +96,9 @@ def test_drums_are_counted_not_drawn_and_strict_raises():
     with_drums = pr.encode(score, mode="tracks", drums=True)
     assert with_drums.image.shape[0] == len(score.tracks)
     assert "drum track" not in with_drums.report.reasons
-    with pytest.raises(EncodeError, match="altered"):
-        pr.encode(score, strict=True)
+    with pytest.raises(EncodeError, match="seed3.mid: .* altered"):
+        pr.encode(score, strict=True, source="seed3.mid")
+    assert str(pr.encode(score, source="seed3.mid").report).startswith("seed3.mid: ")
 
 
 def test_encode_known_losses():

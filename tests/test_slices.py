@@ -96,8 +96,9 @@ def test_report_counts_exact_only_what_decode_gives_back():
     assert (r.notes_in, r.kept_exact, r.altered, r.dropped) == (4, 1, 3, 0)
     assert r.reasons["octave not kept"] == 1 and r.reasons["spans several slices"] == 1
     assert r.reasons["onset not on a slice edge"] == 1
-    with pytest.raises(EncodeError):
-        sl.encode(_score([(0, q, 60)]), strict=True)
+    with pytest.raises(EncodeError, match="c.mid: 1 of 1 notes altered"):
+        sl.encode(_score([(0, q, 60)]), strict=True, source="c.mid")
+    assert sl.encode(_score([(0, q, 60)]), source="c.mid").report.source == "c.mid"
     sl.encode(_score([(0, q, 48), (q, q, 59)]), strict=True)  # decode's own output is exact
 
 
