@@ -21,11 +21,11 @@ the bar where the next event starts (16, clipped at 15 in bars longer than 4/4):
 
 :func:`encode` takes a score (``encode(score, *, strict=False, source=None, melody=...,
 chords=...)``: :func:`from_score`, then the events); :func:`encode_leadsheet` takes a
-:class:`LeadSheet`. Encoding (``LeadSheet -> Events``, lossless) cuts the timeline
-``[0, end)`` at every note onset and end, every bar line and every change of the 49-class
-chord; gaps become rests. A piece longer than 16 steps is split greedily into 16-step events
-plus the remainder. Every piece after the first one of a note is a sustain (note 1); a rest piece stays a rest. ``end`` is the end of
-the last note or of the last chord, whichever is later. The whole encoding is vectorized:
+:class:`LeadSheet`. Encoding (``LeadSheet -> Events``, lossless) cuts the timeline ``[0, end)`` at
+every note onset and end, every bar line and every change of the 49-class chord; gaps become rests.
+A piece longer than 16 steps is split greedily into 16-step events plus the remainder. Every piece
+after the first one of a note is a sustain (note 1); a rest piece stays a rest. ``end`` is the end
+of the last note or of the last chord, whichever is later. The whole encoding is vectorized:
 per-step arrays over the timeline (note id, chord, onset and bar-line flags, built with
 ``np.repeat``) mark where a piece starts, ``np.repeat`` splits the long ones; decoding groups
 sustain runs with ``np.flatnonzero`` / cumulative sums. No Python loop per note or event.
