@@ -23,7 +23,7 @@ from .io import load, save
 __version__ = "0.1.0"
 __all__ = ["load", "save", "describe", "infill", "compose", "SymbolicError", "__version__"]
 
-_SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "timing", "plot",
+_SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
                "tracks", "timeline", "sandbox"}
 

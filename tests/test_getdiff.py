@@ -172,7 +172,7 @@ def test_infill_keeps_every_source_note_bit_exact(model, pop909_root):
     src = symbolic.load(pop909_root / "003" / "003.mid")
     out = infill(src, tracks=["piano"], bars=(9, 12), regions=[("melody", (20, 21))],
                  model=model, steps=4, seed=0)
-    from symbolic.representations.meter import MetricGrid
+    from symbolic.timeline import MetricGrid
 
     bt = MetricGrid.from_score(src, resolution=4).bar_ticks
     regions = {"PIANO": (bt[8], bt[12]), "MELODY": (bt[19], bt[21])}

@@ -14,7 +14,7 @@ from symbolic.harmony import ChordSequence, recognize_chords
 from symbolic.representations import grid as G
 from symbolic.representations.grid import (EMPTY, PAD, Grid, GridTrack, GridVocab, TrackMap,
                                            chords_from_labels, decode, encode)
-from symbolic.representations.meter import MetricGrid, ScoreMeta
+from symbolic.timeline import MetricGrid, ScoreMeta
 
 TPQ = 480
 STEP = TPQ // 4  # one 16th at resolution 4

@@ -12,7 +12,7 @@ import symbolic
 from symbolic.errors import EncodeError, ParseError
 from symbolic.harmony import Chord, ChordSequence
 from symbolic.representations import leadsheet as L
-from symbolic.representations.meter import MetricGrid, ScoreMeta
+from symbolic.timeline import MetricGrid, ScoreMeta
 
 TPQ = 480
 STEP = TPQ // 4  # ticks per 16th step
@@ -325,7 +325,7 @@ def test_pop909_songs_round_trip_exactly(pop909):
         assert np.all(np.isin(bars, ls.grid.bar_ticks))
         # The chord of each span is the annotation's chord at that time.
         start_s = ls.grid.steps_to_ticks(ls.chord_start)
-        from symbolic.timing import ticks_to_seconds
+        from symbolic.timeline import ticks_to_seconds
 
         labels = song.chords.label_at(ticks_to_seconds(song.score, start_s + 1))
         assert [Chord.parse(x).reduce_cmhrnn() for x in labels] == ls.chord_index.tolist()

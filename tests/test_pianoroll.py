@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from symbolic.errors import EncodeError
 from symbolic.representations import EncodeReport
 from symbolic.representations import pianoroll as pr
-from symbolic.representations.meter import MetricGrid
+from symbolic.timeline import MetricGrid
 
 POP_SONGS = (1, 2, 15)
 PITCHES = pr.PITCHES

@@ -22,7 +22,7 @@ import numpy as np
 import symusic
 
 from ..errors import DataNotFoundError, ParseError
-from ..timing import seconds_to_ticks
+from ..timeline import seconds_to_ticks
 from . import corpus_path
 
 __all__ = ["Pop909", "Pop909Song", "Segments", "SPLITS", "split_of", "song_ids"]

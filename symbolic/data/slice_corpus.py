@@ -170,7 +170,7 @@ def _pop909_pieces(requested: list[str], progress: bool, failures: list | None) 
     from tqdm.auto import tqdm
 
     from ..representations import slices as slice_codec
-    from ..timing import ticks_to_seconds
+    from ..timeline import ticks_to_seconds
     from .pop909 import Pop909
 
     pop, pieces = Pop909(), []

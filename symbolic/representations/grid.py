@@ -11,10 +11,10 @@ Layout of ``Grid.tokens`` (int32, ``[rows, columns]``), for a :class:`TrackMap` 
 - with ``velocity=True``, K more rows after those: track k's velocity bin, where its onset row
   holds a stack. GETMusic's first 2K+2 rows are thus unchanged by the optional rows.
 
-Columns are the steps of a :class:`~symbolic.representations.meter.MetricGrid`: bar by bar,
+Columns are the steps of a :class:`~symbolic.timeline.MetricGrid`: bar by bar,
 ``resolution`` steps per quarter (4: a 4/4 bar is 16 columns, a 3/4 bar 12), so any meter and
 any tempo map fit; bar starts, tempos, time and key signatures travel in ``Grid.meta``
-(:class:`~symbolic.representations.meter.ScoreMeta`) and :func:`decode` restores them.
+(:class:`~symbolic.timeline.ScoreMeta`) and :func:`decode` restores them.
 
 Cell values: a track row with no onset in a column holds PAD; a track the score does not have
 holds EMPTY in all its rows (so do chord rows when no chords were given, and window padding);
@@ -76,11 +76,10 @@ import symusic
 
 from ..errors import DataNotFoundError, ParseError
 from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, recognize_chords
-from ..timeline import as_tick
+from ..timeline import MetricGrid, ScoreMeta, as_tick
 from ..tracks import Part
 from ..tracks import assign as assign_tracks
 from . import EncodeReport
-from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
     "as_vocab", "transpose_tables", "QUALITY_HARTE",

@@ -1,7 +1,7 @@
 """Lead sheets (monophonic melody + chords + meter) and their CM-HRNN event encoding.
 
 A :class:`LeadSheet` holds a monophonic melody, a chord sequence and the meter, all on a
-:class:`~symbolic.representations.meter.MetricGrid` of 16th-note steps (``resolution=4`` steps
+:class:`~symbolic.timeline.MetricGrid` of 16th-note steps (``resolution=4`` steps
 per quarter). Its event encoding (after CM-HRNN, Guo et al. 2020) has one event per note,
 rest or continuation, four categorical fields each (:class:`Events`, ``array`` int64 ``[n, 4]``):
 
@@ -79,7 +79,7 @@ import numpy as np
 import symusic
 
 from ..errors import EncodeError, ParseError, TickTimeError
-from ..timeline import require_tick
+from ..timeline import MetricGrid, ScoreMeta, require_tick
 from ..harmony import (
     CMHRNN_QUALITIES,
     NO_CHORD,
@@ -89,7 +89,6 @@ from ..harmony import (
     recognize_chords,
 )
 from . import EncodeReport
-from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
     "LeadSheet",

@@ -2,7 +2,7 @@
 
 Layout of an image (``uint8``, ``[128, W, 3]``; ``[T, 128, W, 3]`` with one channel-set per
 track): row ``r`` is MIDI pitch ``127 - r`` (pitch 127 on the top row), column ``k`` is step ``k``
-of the score's :class:`~symbolic.representations.meter.MetricGrid` (resolution 4: a 16th note at
+of the score's :class:`~symbolic.timeline.MetricGrid` (resolution 4: a 16th note at
 the piece's own bars, from its time signatures or from given bar starts such as POP909's
 annotated downbeats). Channels:
 
@@ -64,9 +64,8 @@ import numpy as np
 import symusic
 
 from ..errors import ParseError, UnsupportedFormatError
-from ..timeline import as_tick
+from ..timeline import MetricGrid, ScoreMeta, as_tick
 from . import EncodeReport
-from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
     "PianoRoll",

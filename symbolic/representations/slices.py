@@ -49,9 +49,8 @@ import numpy as np
 import symusic
 
 from ..errors import ParseError
-from ..timeline import as_tick
+from ..timeline import MetricGrid, ScoreMeta, as_tick
 from . import EncodeReport
-from .meter import MetricGrid, ScoreMeta
 
 __all__ = [
     "Slices",

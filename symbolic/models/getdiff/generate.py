@@ -55,7 +55,7 @@ import torch
 from ... import tracks as trk
 from ...errors import TrackMappingError
 from ...representations import grid as gr
-from ...representations.meter import MetricGrid
+from ...timeline import MetricGrid
 from ...timeline import bar_windows
 from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
 
