@@ -45,3 +45,23 @@ def test_the_checker_sees_private_names_and_long_functions(fake_package):
     assert len(found["private names used across modules"]) == 2
     assert [x.split(" ")[1] for x in found["functions over 80 lines"]] == ["long:"]
     assert found["import cycles"] == []
+
+
+def test_the_readme_layout_names_every_module():
+    """README's Layout section names every module and subpackage of ``symbolic`` (a module
+    added or renamed without the README saying so fails here)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):readme.index("### Adding a model family")]
+    words = set(re.findall(r"[A-Za-z_0-9]+", layout))
+    package = root / "symbolic"
+    missing = []
+    for path in package.rglob("*.py"):
+        rel = path.relative_to(package)
+        if "pretrained" in rel.parts or path.stem in ("__init__", "__main__"):
+            continue
+        missing += [p for p in (*rel.parts[:-1], path.stem) if p not in words]
+    assert not missing, f"README's Layout does not name: {sorted(set(missing))}"

@@ -362,7 +362,11 @@ def _find_track(score: symusic.Score, which, source) -> int:
             raise EncodeError(f"track index {which} out of range ({len(score.tracks)} tracks)",
                               source)
         return int(which) % len(score.tracks)
-    name = str(which).upper()
+    if not isinstance(which, str):
+        raise EncodeError(f"a track is named by a string or an index, got "
+                          f"{type(which).__name__} (chords from annotations: build a LeadSheet, "
+                          f"e.g. from_pop909, and call encode_leadsheet)", source)
+    name = which.upper()
     for i, t in enumerate(score.tracks):
         if t.name.upper() == name:
             return i
