@@ -11,6 +11,7 @@ import os
 
 __all__ = [
     "SymbolicError",
+    "ArgumentError",
     "TickTimeError",
     "ParseError",
     "MidiParseError",
@@ -54,6 +55,11 @@ class SymbolicError(Exception):
 
     def __reduce__(self):  # keep the two fields across process boundaries (worker pools)
         return (type(self), (self.reason, self.source))
+
+
+class ArgumentError(SymbolicError, ValueError):
+    """A function or command got an argument outside what it accepts; ``source`` names the
+    argument, the reason says the allowed range."""
 
 
 class TickTimeError(SymbolicError, TypeError):

@@ -199,6 +199,48 @@ def test_infill_keeps_every_source_note_bit_exact(model, pop909_root):
             assert sorted(_notes(a)) == sorted(_notes(b))
 
 
+def _marked(src, names):
+    """``src`` with the notes of tracks ``names`` moved to odd ticks: generated notes lie on
+    the 16th-note grid (even ticks at 480 per quarter), so a marked note is an old one."""
+    out = src.copy()
+    for t in out.tracks:
+        if t.name in names:
+            n = t.notes.numpy()
+            t.notes = type(t.notes).from_numpy(n["time"] | 1, n["duration"], n["pitch"],
+                                               n["velocity"])
+    return out
+
+
+@pytest.mark.parametrize("meter", [(4, 4), (3, 4), (6, 8)])
+def test_infill_regenerates_the_whole_region_and_keeps_the_rest(model, pop909_root, meter):
+    """Every old note of a target track inside its bars (1-based, inclusive: first and last
+    bar included) is gone, every one outside is kept, and new notes fill the region."""
+    from symbolic.timeline import MetricGrid
+
+    src = symbolic.load(pop909_root / "003" / "003.mid")
+    src.time_signatures.clear()
+    src.time_signatures.append(symusic.TimeSignature(0, *meter))
+    src = _marked(src, {"PIANO", "MELODY"})
+    bt = MetricGrid.from_score(src, resolution=4).bar_ticks
+    m0 = int(np.searchsorted(bt, src.tracks[0].notes[0].time, side="right"))  # 1-based bar
+    bars = {"PIANO": (1, 2), "MELODY": (m0 + 1, m0 + 3)}
+    out = infill(src, tracks=["piano"], bars=bars["PIANO"], regions=[("melody", bars["MELODY"])],
+                 model=model, steps=2, seed=0)
+    for a, b in zip(src.tracks, out.tracks):
+        old, new = set(_notes(a)), _notes(b)
+        if a.name not in bars:
+            assert _notes(a) == new
+            continue
+        first, last = bars[a.name]
+        lo, hi = bt[first - 1], bt[last]
+        for edge in (first, last):  # the region's edge bars held old notes: none survives
+            assert any(bt[edge - 1] <= n[0] < bt[edge] for n in old), (a.name, edge)
+        assert not [n for n in new if lo <= n[0] < hi and n in old], a.name
+        assert [n for n in new if lo <= n[0] < hi], a.name  # the region was written
+        assert sorted(n for n in new if not lo <= n[0] < hi) == sorted(
+            n for n in old if not lo <= n[0] < hi)  # the bars around it kept, note for note
+
+
 def test_infill_adds_a_missing_track_and_names_unmappable_ones(model):
     chorale = symbolic.load("corpus:bach/bwv66.6")  # Soprano, Alto, Tenor, Bass
     mapping = map_tracks(chorale, model.tracks)
@@ -311,3 +353,29 @@ def test_training_command_saves_resumes_and_stops_deterministically(tmp_path, po
     assert all(torch.equal(wa[n], wb[n]) for n in wa)
     assert any(not torch.equal(a.state_dict()[n], wa[n]) for n in wa)
     assert any("eval_loss" in h for h in b["history"])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"tempo": 0}, "tempo"), ({"tempo": -50}, "tempo"), ({"tempo": float("inf")}, "tempo"),
+    ({"time_signature": (5, 3)}, "time_signature"), ({"time_signature": "4"}, "time_signature"),
+    ({"bars": 0}, "bars"), ({"bars": 2.5}, "bars"), ({"steps": 0}, "steps"),
+    ({"top_p": 0}, "top_p"), ({"temperature": -1}, "temperature"), ({"seed": -1}, "seed"),
+    ({"order": "sideways"}, "order"),
+])
+def test_compose_names_a_bad_argument_and_its_range(model, kwargs, name):
+    from symbolic.errors import SymbolicError
+
+    with pytest.raises(SymbolicError, match=f"^{name}: "):
+        compose("C G", model=model, **kwargs)
+
+
+def test_infill_names_bad_bars_and_sampling_options(model):
+    from symbolic.errors import ArgumentError
+
+    song = compose("C G Am F", model=model, steps=2)
+    with pytest.raises(ArgumentError, match="^bars: must be 1 <= first <= last"):
+        infill(song, tracks=["piano"], bars=(3, 2), model=model)
+    with pytest.raises(ArgumentError, match="^bars: bar 9 is past the end"):
+        infill(song, tracks=["piano"], bars=(9, 9), model=model)
+    with pytest.raises(ArgumentError, match="^steps: "):
+        infill(song, tracks=["piano"], bars=(1, 2), model=model, steps="many")

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import ArgumentError
+
 DEMO_CHORDS = "C | G | Am | F | Dm | G | C | C"
 
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "DEMO_CHORDS"]
@@ -26,7 +28,7 @@ def cmd_demo(args) -> int:
     song = compose(args.chords, bars=args.bars, steps=args.steps, seed=args.seed,
                    device=args.device)
     t1 = time.time()
-    first, last = _bar_range(args.infill_bars)
+    first, last = _bar_range(args.infill_bars, "--infill-bars")
     redo = infill(song, tracks=[args.infill_track], bars=(first, last), chords="markers",
                   steps=args.steps, seed=args.seed + 1, device=args.device)
     t2 = time.time()
@@ -42,17 +44,17 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _bar_range(text: str) -> tuple[int, int]:
-    """'9-16' -> (9, 16); '9' -> (9, 9)."""
+def _bar_range(text: str, name: str = "--bars") -> tuple[int, int]:
+    """'9-16' -> (9, 16); '9' -> (9, 9); anything else: ArgumentError naming ``name``."""
     try:
         parts = [int(x) for x in str(text).split("-")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bars must look like 9-16 or 9, got {text!r}") from None
+        parts = []
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2 or not 1 <= parts[0] <= parts[1]:
-        raise argparse.ArgumentTypeError(f"bars must look like 9-16 (1-based, first <= last), "
-                                         f"got {text!r}")
+        raise ArgumentError(f"must look like 9-16 or 9 (bars 1-based, first <= last), got "
+                            f"{text!r}", name)
     return parts[0], parts[1]
 
 
@@ -99,8 +101,8 @@ def _cmd_infill(args) -> int:
     for r in args.region or ():
         track, _, bars = r.partition(":")
         if not bars:
-            raise SystemExit(f"error: --region wants TRACK:FIRST-LAST, got {r!r}")
-        regions.append((track, _bar_range(bars)))
+            raise ArgumentError(f"must look like TRACK:FIRST-LAST, got {r!r}", "--region")
+        regions.append((track, _bar_range(bars, "--region")))
     tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
     bars = _bar_range(args.bars) if args.bars else None
     track_map = {k: v or None for k, v in (x.split("=", 1) for x in args.map or ())}
@@ -123,9 +125,8 @@ def _cmd_compose(args) -> int:
     from ..models.getdiff import compose
 
     tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
-    num, _, den = args.time_signature.partition("/")
     out = compose(args.chords, bars=args.bars, tracks=tracks, tempo=args.tempo,
-                  time_signature=(int(num), int(den or 4)), model=args.model, steps=args.steps,
+                  time_signature=args.time_signature, model=args.model, steps=args.steps,
                   temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                   seed=args.seed, device=args.device, order=args.order,
                   progress=not args.quiet)

@@ -52,11 +52,11 @@ import numpy as np
 import symusic
 import torch
 
+from ... import checks
 from ... import tracks as trk
-from ...errors import TrackMappingError
+from ...errors import ArgumentError, TrackMappingError
 from ...representations import grid as gr
-from ...timeline import MetricGrid
-from ...timeline import bar_windows
+from ...timeline import MetricGrid, bar_windows
 from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
@@ -211,6 +211,16 @@ def _window_batch(spans, j, todo, toks, rls, pos, k):
     return bt, br, bp
 
 
+def check_sampling(steps, temperature, top_p, guidance, seed) -> tuple[int, int]:
+    """Check the sampling options every GETDiff call takes; returns ``(steps, seed)`` as ints
+    (:class:`~symbolic.errors.ArgumentError` naming the first bad one)."""
+    steps = checks.integer("steps", steps, 1, 1000)
+    checks.number("temperature", temperature, 0.0, 100.0)
+    checks.number("top_p", top_p, 0.0, 1.0, low_open=True)
+    checks.number("guidance", guidance, 0.0, 100.0)
+    return steps, checks.integer("seed", seed, 0, 2**63 - 1)
+
+
 def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    bar_firsts: list[np.ndarray], *, steps: int = 16, temperature: float = 1.0,
                    top_p: float = 0.95, guidance: float = 1.0, seed: int = 0,
@@ -226,8 +236,9 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     """
     from tqdm.auto import tqdm
 
-    wb = int(window_bars or model.window_bars)
-    hop = int(hop or max(1, wb // 2))
+    steps, seed = check_sampling(steps, temperature, top_p, guidance, seed)
+    wb = checks.integer("window_bars", window_bars or model.window_bars, 1, checks.MAX_BARS)
+    hop = checks.integer("hop", hop or max(1, wb // 2), 1, wb)
     k = model.n_tracks
     dev = next(model.parameters()).device
     toks = [np.array(t, dtype=np.int64) for t in tokens]
@@ -276,12 +287,13 @@ def _regions(tracks, bars, regions, score, mapping, model_tracks, n_bars) -> lis
         out += [Region(_target_track(t, score, mapping, model_tracks), first, last)
                 for t in tracks]
     if not out:
-        raise ValueError("nothing to generate: give tracks (and bars) or regions")
+        raise ArgumentError("nothing to generate: give tracks (and bars) or regions", "tracks")
     for r in out:
         if not 1 <= r.first <= r.last:
-            raise ValueError(f"bars must be 1 <= first <= last, got {r.first}-{r.last}")
+            raise ArgumentError(f"must be 1 <= first <= last, got {r.first}-{r.last}", "bars")
         if r.first > n_bars:
-            raise ValueError(f"bar {r.first} is past the end of the score ({n_bars} bars)")
+            raise ArgumentError(f"bar {r.first} is past the end of the score ({n_bars} bars)",
+                                "bars")
     return out
 
 
@@ -348,6 +360,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     draw. ``model``: a GETDiff, a folder, or None (the shipped weights). Returns a new
     tick-time Score.
     """
+    check_sampling(steps, temperature, top_p, guidance, seed)
     score = _score_in(score)
     model = _model(model, device)
     model_tracks = list(model.tracks)
@@ -430,10 +443,11 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     (default all of the model's). The result carries the chords as ``chord:`` markers."""
     model = _model(model, device)
     model_tracks = list(model.tracks)
-    n_bars = int(bars or len(parse_progression(chords)))
-    if n_bars < 1:
-        raise ValueError("bars must be >= 1")
-    num, den = map(int, time_signature)
+    n_bars = checks.integer("bars", len(parse_progression(chords)) if bars is None else bars, 1,
+                            checks.MAX_BARS)
+    tempo = checks.number("tempo", tempo, 0.0, checks.MAX_TEMPO_QPM, low_open=True)
+    num, den = checks.time_signature(time_signature)
+    ticks_per_quarter = checks.integer("ticks_per_quarter", ticks_per_quarter, 1, 32767)
     score = symusic.Score(ticks_per_quarter)
     score.tempos.append(symusic.Tempo(0, qpm=float(tempo)))
     score.time_signatures.append(symusic.TimeSignature(0, num, den))

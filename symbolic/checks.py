@@ -1,0 +1,77 @@
+"""Argument checks shared by the public functions and commands: each returns the value in its
+canonical type or raises :class:`~symbolic.errors.ArgumentError` naming the argument and the
+allowed range (the CLI prints that as one ``error:`` line)."""
+
+from __future__ import annotations
+
+import math
+
+from .errors import ArgumentError
+
+__all__ = ["integer", "number", "time_signature", "MAX_TEMPO_QPM", "MAX_BARS"]
+
+#: Quarter notes per minute a score may declare (MIDI holds 0.22 to 60,000,000 qpm; music
+#: lives far inside this).
+MAX_TEMPO_QPM = 1000.0
+#: Bars one generation call may ask for (a grid column per step: 4,096 bars of 4/4 at 16ths
+#: is 65,536 columns, minutes of CPU time).
+MAX_BARS = 4096
+
+
+def integer(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int within ``[low, high]`` (either bound may be None)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+        raise ArgumentError(f"must be a whole number{_range(low, high)}, got {value!r}", name)
+    try:
+        number_value = float(value)
+    except ValueError:
+        raise ArgumentError(f"must be a whole number{_range(low, high)}, got {value!r}",
+                            name) from None
+    if not number_value.is_integer():
+        raise ArgumentError(f"must be a whole number{_range(low, high)}, got {value!r}", name)
+    out = int(number_value)
+    if (low is not None and out < low) or (high is not None and out > high):
+        raise ArgumentError(f"must be{_range(low, high)}, got {out}", name)
+    return out
+
+
+def number(name: str, value, low: float | None = None, high: float | None = None, *,
+           low_open: bool = False) -> float:
+    """``value`` as a finite float within ``[low, high]`` (``(low, high]`` with
+    ``low_open``)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = math.nan
+    too_low = low is not None and (out <= low if low_open else out < low)
+    if isinstance(value, bool) or not math.isfinite(out) or too_low or \
+            (high is not None and out > high):
+        raise ArgumentError(f"must be a number{_range(low, high, low_open)}, got {value!r}",
+                            name)
+    return out
+
+
+def time_signature(value, name: str = "time_signature") -> tuple[int, int]:
+    """``(numerator, denominator)`` from a pair or a ``"3/4"`` string: numerator 1-64,
+    denominator a power of two from 1 to 64 (what a MIDI file can store)."""
+    parts = value.split("/") if isinstance(value, str) else value
+    try:
+        num, den = parts
+    except (TypeError, ValueError):
+        raise ArgumentError(f"must look like 3/4 or (3, 4), got {value!r}", name) from None
+    num = integer(name, num, 1, 64)
+    den = integer(name, den, 1, 64)
+    if den & (den - 1):
+        raise ArgumentError(f"denominator must be a power of two (1, 2, 4 ... 64), got {den} "
+                            "(a MIDI file stores it as a power of two)", name)
+    return num, den
+
+
+def _range(low, high, low_open: bool = False) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}]"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" <= {high}"
+    return ""
