@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import symusic
 
-from .timeline import as_tick, ticks_to_seconds
+from .timeline import MetricGrid, as_tick, ticks_to_seconds
 
 __all__ = ["describe", "format_description"]
 
@@ -34,11 +34,14 @@ def describe(score: symusic.Score, *, source: str | None = None, chords: bool = 
              max_chords: int = 16) -> dict:
     """Everything ``symbolic info`` prints, as a JSON-ready dict.
 
-    Times are given in quarters (from ticks) and seconds (through the tempo map). The key is
-    estimated from pitch content (:func:`symbolic.harmony.estimate_key`), key changes bar by bar
-    (:func:`~symbolic.harmony.estimate_keys`), chords beat by beat
-    (:func:`~symbolic.harmony.recognize_chords`), summarised as the chords holding the most
-    time and the opening progression (repeats merged).
+    Times are given in quarters (from ticks) and seconds (through the tempo map); key changes
+    also by bar (1-based, bars from the time signatures). The key is estimated from pitch
+    content (:func:`symbolic.harmony.estimate_key`), key changes bar by bar
+    (:func:`~symbolic.harmony.estimate_keys`). Chords are the score's own ``chord:`` markers
+    when it has them (``"source": "markers"``), else recognized beat by beat
+    (:func:`~symbolic.harmony.recognize_chords`, ``"recognized"``), summarised as the chords
+    holding the most time and the opening progression (repeats merged), spelled as the
+    estimated key spells them (``Db`` in D-flat major, ``C#`` in A major).
     """
     from . import harmony
 
@@ -73,25 +76,38 @@ def describe(score: symusic.Score, *, source: str | None = None, chords: bool = 
     if score.note_num() == 0 or all(t["is_drum"] for t in tracks):
         out.update(estimated_key=None, key_changes=[], chords=None)
         return out
-    out["estimated_key"] = str(harmony.estimate_key(score))
+    key = harmony.estimate_key(score)
+    out["estimated_key"] = str(key)
     keys = harmony.estimate_keys(score)
-    out["key_changes"] = [{"quarter": round(int(s) / tpq, 3), "key": str(k)}
-                          for s, k in zip(keys.start, keys.keys)]
+    bars = MetricGrid.from_score(score, end=max(end, 1)).bar_ticks
+    out["key_changes"] = [{"quarter": round(int(s) / tpq, 3),
+                           "bar": int(np.searchsorted(bars, int(s), side="right")),
+                           "key": str(k)} for s, k in zip(keys.start, keys.keys)]
     if chords:
-        seq = harmony.recognize_chords(score, segment="beat")
-        dur = (seq.end - seq.start).astype(np.float64)
-        share = Counter()
-        for c, d in zip(seq.chords, dur):
-            share[str(c)] += d
-        total = max(dur.sum(), 1.0)
-        merged = seq.merged()
-        out["chords"] = {
-            "distinct": len(share),
-            "most_time": [{"chord": c, "share": round(d / total, 3)} for c, d in share.most_common(8)],
-            "opening": [str(c) for c in merged.chords[:max_chords]],
-            "changes": len(merged),
-        }
+        out["chords"] = _chord_summary(score, key.pitch_names(), max_chords)
     return out
+
+
+def _chord_summary(score: symusic.Score, names, max_chords: int) -> dict:
+    from . import harmony
+
+    seq = harmony.chords_from_markers(score)
+    source = "markers" if seq is not None else "recognized"
+    if seq is None:
+        seq = harmony.recognize_chords(score, segment="beat")
+    dur = (seq.end - seq.start).astype(np.float64)
+    share = Counter()
+    for c, d in zip(seq.chords, dur):
+        share[c.symbol(names)] += d
+    total = max(dur.sum(), 1.0)
+    merged = seq.merged()
+    return {
+        "source": source,
+        "distinct": len(share),
+        "most_time": [{"chord": c, "share": round(d / total, 3)} for c, d in share.most_common(8)],
+        "opening": [c.symbol(names) for c in merged.chords[:max_chords]],
+        "changes": len(merged),
+    }
 
 
 def format_description(d: dict) -> str:
@@ -106,8 +122,8 @@ def format_description(d: dict) -> str:
     keys = ", ".join(k["key"] for k in d["key_signatures"][:6]) or "none declared"
     lines.append(f"  key sig.   {keys}")
     if d.get("estimated_key"):
-        changes = " -> ".join(f"{k['key']}@{k['quarter']:g}" for k in d["key_changes"][:8])
-        lines.append(f"  key        {d['estimated_key']} (estimated); by bar: {changes}")
+        changes = " -> ".join(f"{k['key']} from bar {k['bar']}" for k in d["key_changes"][:8])
+        lines.append(f"  key        {d['estimated_key']} (estimated); {changes}")
     lines.append("  tracks")
     for t in d["tracks"]:
         rng = f"{t['pitch_range'][0]}-{t['pitch_range'][1]}" if t["pitch_range"] else "-"
@@ -116,6 +132,8 @@ def format_description(d: dict) -> str:
     ch = d.get("chords")
     if ch:
         most = ", ".join(f"{c['chord']} {c['share']:.0%}" for c in ch["most_time"])
-        lines.append(f"  chords     {ch['distinct']} distinct, {ch['changes']} changes; most time: {most}")
+        lines.append(f"  chords     {ch['distinct']} distinct, {ch['changes']} changes "
+                     f"({'from chord: markers' if ch['source'] == 'markers' else 'recognized'}); "
+                     f"most time: {most}")
         lines.append(f"  opening    {' | '.join(ch['opening'])}")
     return "\n".join(lines)

@@ -65,6 +65,8 @@ __all__ = [
     "key_scores",
     "estimate_key",
     "estimate_keys",
+    "chords_from_markers",
+    "MARKER_PREFIX",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +75,10 @@ __all__ = [
 
 #: Root spellings used when writing labels (POP909's choice for chords).
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+#: Marker text that carries a chord label in a score (``chord:C:maj``), as compose writes it.
+MARKER_PREFIX = "chord:"
 #: Tonic spellings used when writing keys: major keys as POP909 writes them (flats), minor keys
 #: as usual (F#:min rather than POP909's Gb:min; both parse to the same key).
 KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
@@ -359,11 +365,16 @@ class Chord:
 
     def __str__(self) -> str:
         """Lead-sheet symbol: ``C``, ``F#m7``, ``Bbmaj7``, ``Cm7b5``, ``C/E``, ``N.C.``."""
+        return self.symbol()
+
+    def symbol(self, names: Sequence[str] = PITCH_NAMES) -> str:
+        """Lead-sheet symbol with roots spelled by ``names`` (12 pitch-class names, e.g.
+        :meth:`Key.pitch_names` to spell chords as a key does: ``Db`` in D-flat major)."""
         if self.root is None:
             return "N.C." if self.quality == "N" else "X"
-        text = PITCH_NAMES[self.root] + _SYMBOL[self.quality]
+        text = names[self.root] + _SYMBOL[self.quality]
         if self.bass is not None:
-            text += "/" + PITCH_NAMES[self.bass]
+            text += "/" + names[self.bass]
         return text
 
     def transpose(self, semitones: int) -> "Chord":
@@ -891,6 +902,19 @@ def label_segments(chroma: np.ndarray, bass: np.ndarray, *, vocabulary="full",
     return out
 
 
+def chords_from_markers(score: symusic.Score, prefix: str = MARKER_PREFIX):
+    """The chords a score carries as ``chord:LABEL`` markers (what the grid codec and
+    ``compose`` write), each lasting to the next marker (the last one to the score's end, at
+    least one tick); None when it has none."""
+    marks = sorted((int(m.time), m.text[len(prefix):]) for m in score.markers
+                   if m.text.startswith(prefix))
+    if not marks:
+        return None
+    start = np.array([t for t, _ in marks], dtype=np.int64)
+    end = np.append(start[1:], max(int(score.end()), int(start[-1]) + 1))
+    return ChordSequence(start, end, [Chord.parse(x) for _, x in marks])
+
+
 def recognize_chords(score: symusic.Score, *, segment: str = "beat", beats=None,
                      downbeats=None, vocabulary="full", bass_weight: float = _BASS_WEIGHT,
                      smoothing: bool = True, self_transition: float = _SELF_TRANSITION,
@@ -969,6 +993,18 @@ class Key:
         if self.mode not in ("major", "minor"):
             raise ValueError(f"mode must be 'major' or 'minor', got {self.mode!r}")
         object.__setattr__(self, "tonic", int(self.tonic) % 12)
+
+    def pitch_names(self) -> tuple[str, ...]:
+        """The 12 pitch-class names as this key spells them: flats in flat keys (F, Bb ... Gb
+        major and their minors), sharps in sharp keys, :data:`PITCH_NAMES` in C major and A
+        minor."""
+        name = str(self).split(":")[0]
+        relative = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
+        if "b" in name[1:] or relative == 5:  # F major / D minor: one flat
+            return _FLAT_NAMES
+        if "#" in name or relative in (7, 2, 9, 4, 11):
+            return _SHARP_NAMES
+        return PITCH_NAMES
 
     def __str__(self) -> str:
         if self.mode == "major":

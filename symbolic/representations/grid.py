@@ -75,7 +75,9 @@ import numpy as np
 import symusic
 
 from ..errors import DataNotFoundError, ParseError
-from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, recognize_chords
+from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, chords_from_markers
+from ..harmony import MARKER_PREFIX as HARMONY_MARKER_PREFIX
+from ..harmony import recognize_chords
 from ..timeline import MetricGrid, ScoreMeta, as_tick
 from ..tracks import Part
 from ..tracks import assign as assign_tracks
@@ -105,7 +107,7 @@ GETMUSIC_DURATIONS = (0, 1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28, 36, 44, 52)
 CHORD_ROOTS = PITCH_NAMES  # C, C#, D, Eb, ...
 NO_CHORD_TOKEN = "chord:N"
 DEFAULT_VELOCITY = 80
-MARKER_PREFIX = "chord:"
+MARKER_PREFIX = HARMONY_MARKER_PREFIX
 #: Harte shorthand of each GETMusic quality (markers are written as Harte labels).
 QUALITY_HARTE = {"maj": "maj", "m": "min", "+": "aug", "dim": "dim", "7": "7",
                   "maj7": "maj7", "m7": "min7", "m7b5": "hdim7"}
@@ -872,13 +874,10 @@ def chords_from_labels(start, end, labels) -> ChordSequence:
 
 
 def _marker_chords(score: symusic.Score) -> ChordSequence | None:
-    marks = sorted((int(m.time), m.text[len(MARKER_PREFIX):]) for m in score.markers
-                   if m.text.startswith(MARKER_PREFIX))
-    if not marks:
-        return None
-    start = np.array([t for t, _ in marks], dtype=np.int64)
-    end = np.append(start[1:], np.iinfo(np.int64).max)
-    return ChordSequence(start, end, [Chord.parse(x) for _, x in marks])
+    seq = chords_from_markers(score, MARKER_PREFIX)
+    if seq is not None:  # the last chord holds to the end of the grid, past the last note
+        seq.end[-1] = np.iinfo(np.int64).max
+    return seq
 
 
 _Q_INDEX = {q: i for i, q in enumerate(GETMUSIC_QUALITIES)}
