@@ -24,3 +24,8 @@ def test_notebook_runs_and_renders(path, pop909_root, monkeypatch):
                 if cell.cell_type == "code")
     images = sum("image/png" in o.get("data", {}) for o in outputs)
     assert images >= drawn > 0 or drawn == 0, f"{path.name}: {images} images for {drawn} plotting cells"
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    # POP909 song 001 opens N, N, N, N, B:maj, C#:maj, Bb:min, Eb:min (chord_midi.txt): the
+    # lead-sheet events' chord column must print those, not ids decoded in another id space.
+    printed = [line.split("chord=")[1].split()[0] for line in text.splitlines() if "chord=" in line]
+    assert printed[:4] == ["B", "C#", "Bbm", "Ebm"], printed
