@@ -346,8 +346,10 @@ def test_recognition_on_pop909_songs():
         hits += sum(g.root == p.root for g, p in zip(truth, pred))
         hits_acc += sum(g.root == p.root for g, p in zip(truth, acc))
         total += len(beats)
-    assert hits / total > 0.8
-    assert hits_acc / total > 0.85
+    # measured 919 and 954 of 1045 beats (87.9%, 91.3%): a point under, so that losing a
+    # part of the method (the bass term: 85.2%) fails here
+    assert hits / total > 0.87
+    assert hits_acc / total > 0.90
 
 
 # --- keys -------------------------------------------------------------------------------------

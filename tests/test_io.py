@@ -240,6 +240,54 @@ def test_parser_crash_is_contained(monkeypatch):
     assert symbolic.load(seed_midi()).note_num() == 360
 
 
+def test_sandbox_recovers_by_itself_from_a_hung_worker(monkeypatch):
+    """After a timeout the next load gets a fresh worker: a worker kept alive would answer the
+    next request with the late answer to the one that timed out (another file's notes)."""
+    from symbolic import sandbox
+
+    sandbox.shutdown()
+    monkeypatch.setattr(sandbox, "WORKER", "import time; time.sleep(3); " + sandbox.WORKER)
+    ok, reason = sandbox.parse_midi_isolated(seed_midi(0), timeout=0.5)
+    assert not ok and "did not finish within 0.5 s" in reason
+    monkeypatch.undo()
+    assert symbolic.load(seed_midi(1)) == symbolic.load(seed_midi(1), sandbox=False)
+
+
+def test_sandbox_recovers_by_itself_from_a_killed_worker():
+    import os
+    import signal
+
+    from symbolic import sandbox
+
+    assert symbolic.load(seed_midi(0)) == symbolic.load(seed_midi(0), sandbox=False)
+    worker = sandbox._worker
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert symbolic.load(seed_midi(1)) == symbolic.load(seed_midi(1), sandbox=False)
+
+
+def test_load_returns_what_the_sandbox_sends_back(monkeypatch):
+    """load parses the sandbox's re-encoding, never the untrusted bytes it was given: with a
+    worker that answers every request with another file, load returns that file."""
+    from symbolic import sandbox
+
+    other = seed_midi(1)
+    worker = ("import struct, sys\n"
+              f"data = {other!r}\n"
+              "while len(head := sys.stdin.buffer.read(4)) == 4:\n"
+              "    sys.stdin.buffer.read(struct.unpack('>I', head)[0])\n"
+              "    sys.stdout.buffer.write(b'K' + struct.pack('>I', len(data)) + data)\n"
+              "    sys.stdout.buffer.flush()\n")
+    sandbox.shutdown()
+    monkeypatch.setattr(sandbox, "WORKER", worker)
+    try:
+        assert symbolic.load(seed_midi(0)) == symbolic.load(other, sandbox=False)
+        assert symbolic.load(seed_midi(0), sandbox=False) != symbolic.load(other, sandbox=False)
+    finally:
+        monkeypatch.undo()
+        sandbox.shutdown()
+
+
 def test_midi_folder_records_bad_files(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.mid").write_bytes(seed_midi(0))

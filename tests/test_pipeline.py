@@ -112,6 +112,30 @@ def test_rerun_resumes_and_does_nothing(fx, ref):
         tokenize(fx.archive, out, captions=fx.captions, shard_size=SHARD + 1, progress=False)
 
 
+def _identity(score):
+    return score
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"source": "folder"}, "source.kind"),            # the same files, another source
+    ({"limit": 3}, "source.limit"),                   # the same archive, fewer inputs
+    ({"captions": None}, "source.captions"),          # the archive without its captions
+    ({"max_notes": 1000}, "max_notes"),
+    ({"max_bytes": 1 << 20}, "max_bytes"),
+    ({"transform": _identity}, "transform"),
+])
+def test_resume_refuses_any_other_source_or_setting(fx, ref, change, match):
+    """An OUT folder is resumed only by the run that made it: anything else would mix rows."""
+    out, _ = ref
+    args = {"source": fx.archive, "captions": fx.captions, "shard_size": SHARD, **change}
+    if args["source"] == "folder":
+        args["source"] = fx.folder
+    before = S.read_manifest(out)
+    with pytest.raises(RunMismatchError, match=match):
+        tokenize(args.pop("source"), out, progress=False, **args)
+    assert S.read_manifest(out) == before
+
+
 def test_folder_source_gives_the_same_rows(fx, ref, tmp_path):
     out, _ = ref
     tokenize(fx.folder, tmp_path, captions=fx.captions, workers=1, shard_size=SHARD, progress=False)

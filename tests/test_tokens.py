@@ -245,3 +245,51 @@ def test_vectorized_remi_equals_miditok(score, variant):
     fast = T.encode(score, tokenizer=tok)
     assert np.array_equal(fast.ids, slow.ids)
     assert np.array_equal(fast.bar_starts, slow.bar_starts)
+
+
+def _edge_score(ts=(), tempos=(), tracks=((0, 4),), tpq=480):
+    """A score with notes in the given bars ((first, last) bar ranges, 0-based, 4/4 counted)
+    per track, time signatures ``(tick, num, den)`` and tempos ``(tick, qpm)``."""
+    score = symusic.Score(tpq)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    for tick, num, den in ts:
+        score.time_signatures.append(symusic.TimeSignature(tick, num, den))
+    for tick, qpm in tempos:
+        score.tempos.append(symusic.Tempo(tick, qpm=qpm))
+    for k, bars in enumerate(tracks):
+        track = symusic.Track(program=k)
+        if bars is not None:
+            for bar in range(bars[0], bars[1]):
+                for beat in range(3):
+                    track.notes.append(symusic.Note(bar * 4 * tpq + beat * tpq, tpq, 60 + k, 90))
+        score.tracks.append(track)
+    return score
+
+
+BAR = 4 * 480
+TOKEN_EDGES = {  # each one a case the vectorized encoder handles on a path of its own
+    "meter change after empty bars": _edge_score(ts=[(6 * BAR, 3, 4)], tracks=[(0, 2), (7, 8)]),
+    "meter change off the bar line after empty bars":
+        _edge_score(ts=[(5 * BAR + 480, 6, 8)], tracks=[(0, 1), (7, 9)]),
+    "two meter changes in one empty stretch":
+        _edge_score(ts=[(3 * BAR, 3, 4), (3 * BAR + 3 * 480 * 2, 2, 4)], tracks=[(0, 1), (9, 10)]),
+    "meter change at the first note": _edge_score(ts=[(2 * BAR, 5, 4)], tracks=[(2, 4)]),
+    "tempo change after empty bars": _edge_score(tempos=[(0, 120), (5 * BAR, 90)],
+                                                 tracks=[(0, 1), (6, 7)]),
+    "tempo and meter change together": _edge_score(ts=[(4 * BAR, 3, 8)],
+                                                   tempos=[(4 * BAR, 150)], tracks=[(0, 1), (5, 6)]),
+    "empty tracks around a full one": _edge_score(tracks=[None, (0, 3), None]),
+    "empty bars at the start": _edge_score(tracks=[(5, 6)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOKEN_EDGES))
+@pytest.mark.parametrize("variant", range(len(REMI_VARIANTS)))
+def test_vectorized_remi_equals_miditok_on_fixed_edge_cases(case, variant):
+    """Fixed examples besides the property test: hypothesis reaches these only by chance."""
+    tok, score = _remi_variant(variant), TOKEN_EDGES[case]
+    slow = T.encode(score, tokenizer=tok, fast=False)
+    assert T._remi_ids(tok, tok.preprocess_score(score), T._remi_tables(tok)) is not None
+    fast = T.encode(score, tokenizer=tok)
+    assert fast.ids.tolist() == slow.ids.tolist()
+    assert fast.bar_starts.tolist() == slow.bar_starts.tolist()
