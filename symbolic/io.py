@@ -33,6 +33,7 @@ from .errors import (
     UnsupportedFormatError,
     source_name,
 )
+from .limits import Limits, check_score
 from .timeline import as_tick
 
 __all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS"]
@@ -81,7 +82,7 @@ def detect_format(source=None, data: bytes | None = None, *, name: str | None = 
 
 def load(source, *, format: str | None = None, tune: int | str | None = None,
          allow_empty: bool = False, max_bytes: int = MAX_BYTES,
-         sandbox: bool = True) -> symusic.Score:
+         sandbox: bool = True, limits: Limits | None = None) -> symusic.Score:
     """Read a piece of music into a tick-time ``symusic.Score``.
 
     ``source`` is a path, raw bytes, or ``"corpus:NAME"`` for music21's bundled corpus
@@ -94,14 +95,20 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     can crash the interpreter on malformed files (see :mod:`symbolic.sandbox`); pass False
     for trusted files to save a few hundred microseconds per file.
 
+    ``limits`` (default :data:`symbolic.limits.DEFAULT`): how long a score may be and how many
+    notes and tracks it may hold; a file that declares more is refused before anything
+    allocates per tick (:mod:`symbolic.limits`).
+
     Raises a :class:`SymbolicError`: :class:`DataNotFoundError` (no such file),
-    :class:`UnsupportedFormatError`, :class:`MidiParseError` / :class:`ParseError` (malformed),
-    :class:`InputTooLargeError` (over ``max_bytes``), :class:`EmptyScoreError` (no notes,
-    unless ``allow_empty``).
+    :class:`UnsupportedFormatError`, :class:`MidiParseError` / :class:`ParseError` (malformed,
+    or values no MIDI file can mean: tempo 0, pitch or program outside 0-127, negative times),
+    :class:`InputTooLargeError` (over ``max_bytes`` or ``limits``), :class:`EmptyScoreError`
+    (no notes, unless ``allow_empty``).
     """
     name = source_name(source)
     if isinstance(source, str) and source.startswith(CORPUS_PREFIX):
-        return _load_corpus(source[len(CORPUS_PREFIX):], tune=tune, allow_empty=allow_empty)
+        return check_score(_load_corpus(source[len(CORPUS_PREFIX):], tune=tune,
+                                        allow_empty=allow_empty), name, limits)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, path = bytes(source), None
     elif isinstance(source, (str, os.PathLike)):
@@ -128,6 +135,7 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
         score = _parse_music21(data, fmt, name, path=path, tune=tune)
     else:
         raise UnsupportedFormatError(f"unknown format {fmt!r}", name)
+    check_score(score, name, limits)
     if not allow_empty and score.note_num() == 0:
         raise EmptyScoreError("no notes", name)
     return score

@@ -34,6 +34,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..errors import ConversionError, EmptyScoreError, InputTooLargeError
+from ..limits import check_score
+from ..timeline import as_tick
 
 __all__ = ["NoteBatch", "notes_from_scores", "MAX_NOTES"]
 
@@ -150,6 +152,7 @@ def notes_from_scores(scores, *, sustain: bool = True, allow_empty: bool = False
                             "is_drum", "pan")}
     file_duration = np.zeros(len(score_list), dtype=np.float64)
     for i, score in enumerate(score_list):
+        check_score(as_tick(score), f"scores[{i}]")  # its length bounds the audio allocated
         if score.note_num() == 0:
             if not allow_empty:
                 raise EmptyScoreError("score has no notes (pass allow_empty=True to render "

@@ -317,10 +317,15 @@ def _prepare(score, model, mapping, chords, bar_ticks):
 
 
 def _score_in(score):
+    """A tick-time Score from a Score or anything :func:`symbolic.load` reads, within
+    :data:`symbolic.limits.DEFAULT` (a Score built in code is checked like a loaded file)."""
     from ...io import load
+    from ...limits import check_score
     from ...timeline import as_tick
 
-    return as_tick(score if isinstance(score, symusic.Score) else load(score))
+    if isinstance(score, symusic.Score):
+        return check_score(as_tick(score), "score")
+    return as_tick(load(score))
 
 
 def _infill_roles(g, mg, regs, model_tracks):
