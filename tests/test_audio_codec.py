@@ -8,12 +8,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("transformers")
-
-from symbolic.audio.codec import AudioInputError, Latents, TransformersCodec  # noqa: E402
-from symbolic.audio.factory import available_codecs, load_codec  # noqa: E402
-from symbolic.audio.pqmf import PQMF  # noqa: E402
-from symbolic.models.rave import RaveCodec  # noqa: E402
+from symbolic.audio.codec import AudioInputError, Latents, TransformersCodec
+from symbolic.audio.factory import available_codecs, load_codec
+from symbolic.audio.pqmf import PQMF
+from symbolic.models.rave import RaveCodec
 from symbolic.errors import DataNotFoundError, SymbolicError  # noqa: E402
 
 KINDS = ["encodec", "dac", "mimi", "wavtokenizer", "xcodec", "vibevoice", "pocket_tts"]

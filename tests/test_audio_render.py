@@ -10,6 +10,7 @@ import symusic
 import torch
 
 import symbolic
+from conftest import skip_or_fail_in_ci
 from symbolic.audio.dsp import read_wav, resample, write_wav
 from symbolic.audio.notes import notes_from_scores
 from symbolic.audio.rendering import BACKENDS, render
@@ -210,7 +211,7 @@ def test_soundfont_backend_renders_a_chorale(chorale, tmp_path, monkeypatch):
     try:
         sf = find_soundfont()
     except DataNotFoundError as e:
-        pytest.skip(f"no SoundFont installed (Debian: timgm6mb-soundfont): {e}")
+        skip_or_fail_in_ci(f"no SoundFont installed (Debian: timgm6mb-soundfont): {e}")
     a4 = make_score([(0.0, 1.0, 69, 100)])
     x = render(a4, SR, backend="soundfont", device="cpu")
     freqs, mag = spectrum(x[0, 0], 0.2)
@@ -228,11 +229,11 @@ def test_fluidsynth_engine(tmp_path):
     from symbolic.audio.soundfont import fluidsynth_path, render_soundfont
 
     if fluidsynth_path() is None:
-        pytest.skip("the fluidsynth program is not installed (Debian: fluidsynth)")
+        skip_or_fail_in_ci("the fluidsynth program is not installed (Debian: fluidsynth)")
     try:
         find_soundfont()
     except DataNotFoundError as e:
-        pytest.skip(f"no SoundFont installed: {e}")
+        skip_or_fail_in_ci(f"no SoundFont installed: {e}")
     x = render_soundfont(make_score([(0.0, 1.0, 69, 100)]), SR, engine="fluidsynth",
                          device="cpu")
     freqs, mag = spectrum(x[0, 0], 0.2)

@@ -30,7 +30,7 @@ from symbolic.convert import (
 from symbolic.data import data_root
 from symbolic.errors import ConversionError, SymbolicError
 
-music21 = pytest.importorskip("music21")
+import music21  # noqa: E402
 
 POP909 = data_root() / "pop909"
 SONGS = ["001", "002", "003", "050", "123"]  # 002: 16 tempo changes

@@ -2,11 +2,7 @@
 
 from pathlib import Path
 
-import pytest
-
 from conftest import run_notebook
-
-pytest.importorskip("nbclient")
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "compose.ipynb"
 

@@ -192,7 +192,6 @@ def test_sigkill_then_rerun_gives_the_same_shards(tmp_path):
 
 
 def test_ray_backend_matches_local(fx, ref, tmp_path):
-    pytest.importorskip("ray.data")
     out, _ = ref
     summary = tokenize(fx.archive, tmp_path, captions=fx.captions, workers=2, shard_size=SHARD,
                        backend="ray", progress=False)
@@ -202,7 +201,8 @@ def test_ray_backend_matches_local(fx, ref, tmp_path):
 
 
 def test_shards_load_with_hugging_face_datasets(ref, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     out, _ = ref
     ds = datasets.load_dataset("parquet", data_files=S.hf_data_files(out), split="train",
                                cache_dir=str(tmp_path))
