@@ -132,7 +132,7 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     if fmt == "midi":
         score = _parse_midi(data, name, sandbox=sandbox)
     elif fmt in ("musicxml", "abc", "humdrum"):
-        score = _parse_music21(data, fmt, name, path=path, tune=tune)
+        score = _parse_music21(data, fmt, name, path=path, tune=tune, max_bytes=max_bytes)
     else:
         raise UnsupportedFormatError(f"unknown format {fmt!r}", name)
     check_score(score, name, limits)
@@ -267,11 +267,32 @@ def _pick_abc_tune(text: str, tune, name: str) -> str:
     raise DataNotFoundError(f"no tune titled {tune!r} among {len(tunes)} tunes", name)
 
 
-def _parse_music21(data: bytes, fmt: str, name: str, *, path: Path | None = None, tune=None):
+def check_zip(data: bytes, name: str, max_bytes: int = MAX_BYTES) -> None:
+    """Refuse a zip (compressed MusicXML) whose members would unpack to more than
+    ``max_bytes`` in all, read from its directory before anything is unpacked (a 1 MB ``.mxl``
+    can hold a gigabyte of XML); a directory that cannot be read is a ParseError."""
+    import io as _bytes_io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(_bytes_io.BytesIO(data)) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise ParseError(f"not a readable zip (.mxl): {e}", name) from e
+    total = sum(m.file_size for m in members)
+    if total > max_bytes or len(members) > 10_000:
+        raise InputTooLargeError(f"the .mxl unpacks to {total} bytes in {len(members)} files, "
+                                 f"over the {max_bytes}-byte limit (max_bytes)", name)
+
+
+def _parse_music21(data: bytes, fmt: str, name: str, *, path: Path | None = None, tune=None,
+                   max_bytes: int = MAX_BYTES):
     import music21
 
     from .convert import from_music21
 
+    if fmt == "musicxml" and data[:4] == b"PK\x03\x04":
+        check_zip(data, name, max_bytes)
     try:
         if fmt == "musicxml" and data[:4] == b"PK\x03\x04":
             with tempfile.TemporaryDirectory() as tmp:

@@ -93,3 +93,26 @@ def test_scores_built_in_code_are_bounded_too(call):
            "infill": lambda: symbolic.infill(s, tracks=["piano"], bars=(1, 2))}[call]
     with pytest.raises(InputTooLargeError, match="Limits.max_quarters"):
         run()
+
+
+def test_a_compressed_musicxml_bomb_is_refused_before_unpacking(tmp_path):
+    """A 100 KB .mxl whose XML unpacks to 100 MB: refused from the zip's directory, whether it
+    is named .mxl or arrives as bytes (sniffed as MusicXML), in well under a second."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/container.xml", "<container/>")
+        z.writestr("score.musicxml", b"<" + b" " * (100 << 20) + b">")
+    data = buf.getvalue()
+    assert len(data) < 200_000
+    path = tmp_path / "bomb.mxl"
+    path.write_bytes(data)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for source in (path, data):
+        start = time.perf_counter()
+        with pytest.raises(InputTooLargeError, match=r"the \.mxl unpacks to 104857\d+ bytes"):
+            symbolic.load(source)
+        assert time.perf_counter() - start < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 150_000  # KiB
