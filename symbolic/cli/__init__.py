@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--tune", default=None, help="ABC tune: index or title")
     info.set_defaults(func=_cmd_info)
 
-    from . import audio, generate, harmony2vec, tokenize, train
+    from . import audio, generate, harmony2vec, hrnn, tokenize, train
     from .generate import DEMO_CHORDS, cmd_demo
 
     demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_parsers(sub)
     train.add_parsers(sub)
     audio.add_parsers(sub)
+    hrnn.add_parsers(sub)
     return p
 
 

@@ -16,6 +16,7 @@ FAMILIES = {
     "getdiff": ("generate", "GETDiff masked track diffusion on POP909 (shipped weights)"),
     "harmony2vec": ("harmony2vec", "harmony embeddings on POP909 + music21 (shipped weights)"),
     "rave": ("audio", "RAVE-style audio codec on rendered corpora (no shipped weights)"),
+    "hrnn": ("hrnn", "CM-HRNN melody over chords and its baselines on POP909 (shipped weights)"),
 }
 
 
