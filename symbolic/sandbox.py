@@ -94,14 +94,26 @@ atexit.register(shutdown)
 
 
 def reset_after_fork() -> None:
-    """Forget the parent's worker and lock in a freshly forked child process.
+    """Forget the parent's worker and lock in a freshly forked child process (registered with
+    ``os.register_at_fork``, so it runs in every forked child by itself).
 
     A forked child inherits the parent's pipes to the parser process (talking to it would mix
     two processes' requests on one pipe) and the lock in whatever state it had (held by a
     thread that does not exist in the child). The child starts its own worker on first use.
     """
     global _worker, _lock
-    _worker, _lock = None, threading.Lock()
+    inherited, _worker, _lock = _worker, None, threading.Lock()
+    if inherited is not None:  # close this process's copies of the pipe ends, nothing more:
+        for f in (inherited.stdin, inherited.stdout):  # the parser's stdin then reaches EOF
+            try:  # when its real owner dies, and the parser exits instead of lingering
+                f.close()
+            except OSError:
+                pass
+
+
+# Every fork resets, whoever forks (multiprocessing, a DataLoader's workers, os.fork): a child
+# forked while another thread was inside load() would otherwise wait forever on the held lock.
+os.register_at_fork(after_in_child=reset_after_fork)
 
 
 def parse_midi_isolated(data: bytes, timeout: float = TIMEOUT_S) -> tuple[bool, bytes | str]:
