@@ -117,27 +117,39 @@ os.register_at_fork(after_in_child=reset_after_fork)
 
 
 def parse_midi_isolated(data: bytes, timeout: float = TIMEOUT_S) -> tuple[bool, bytes | str]:
-    """``(True, clean_midi_bytes)`` or ``(False, reason)``; never raises for bad data."""
+    """``(True, clean_midi_bytes)`` or ``(False, reason)``; never raises for bad data.
+
+    A worker that dies on a file is asked once more, in a fresh process: a worker killed from
+    outside (the OOM killer, a stray ``kill``) then costs nothing, and only a file that kills
+    the parser twice is reported as crashing it."""
+    with _lock:
+        ok, result, crashed = _ask(data, timeout)
+        if crashed:
+            ok, result, _ = _ask(data, timeout)
+    return ok, result
+
+
+def _ask(data: bytes, timeout: float) -> tuple[bool, bytes | str, bool]:
+    """One request to the worker (started if needed): ``(ok, payload or reason, crashed)``."""
     import time
 
-    with _lock:
-        proc = _worker if _worker is not None and _worker.poll() is None else _start()
+    proc = _worker if _worker is not None and _worker.poll() is None else _start()
+    try:
+        proc.stdin.write(struct.pack(">I", len(data)) + data)
+        deadline = time.monotonic() + timeout
+        status, n = _HEAD.unpack(_read_exact(proc.stdout.fileno(), _HEAD.size, deadline))
+        payload = _read_exact(proc.stdout.fileno(), n, deadline)
+    except TimeoutError:
+        shutdown()
+        return False, f"the MIDI parser did not finish within {timeout:g} s", False
+    except (EOFError, OSError):
         try:
-            proc.stdin.write(struct.pack(">I", len(data)) + data)
-            deadline = time.monotonic() + timeout
-            status, n = _HEAD.unpack(_read_exact(proc.stdout.fileno(), _HEAD.size, deadline))
-            payload = _read_exact(proc.stdout.fileno(), n, deadline)
-        except TimeoutError:
-            shutdown()
-            return False, f"the MIDI parser did not finish within {timeout:g} s"
-        except (EOFError, OSError):
-            try:
-                code = proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                code = None
-            shutdown()
-            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            return False, f"the MIDI parser crashed on this input ({how})"
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        shutdown()
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return False, f"the MIDI parser crashed on this input ({how})", True
     if status == b"K":
-        return True, payload
-    return False, payload.decode("utf-8", errors="replace")
+        return True, payload, False
+    return False, payload.decode("utf-8", errors="replace"), False

@@ -62,3 +62,24 @@ def test_reset_closes_only_the_childs_copies_of_the_pipes(pop909_root):
     assert os.waitstatus_to_exitcode(status) == 0
     assert parent_worker.poll() is None  # the parent's parser still serves the parent
     assert symbolic.load(data).note_num() > 0
+
+
+def test_a_worker_killed_from_outside_costs_nothing(monkeypatch, tmp_path, pop909_root):
+    """The first parser process dies (as if the OOM killer took it) in the middle of a
+    request; the load is asked again in a fresh parser and succeeds: a good file is never
+    reported as crashing the parser because of something outside it."""
+    from symbolic import sandbox
+
+    marker = tmp_path / "killed-once"
+    killer = (f"import os, pathlib, signal; m = pathlib.Path({str(marker)!r})\n"
+              "if not m.exists():\n    m.touch(); os.kill(os.getpid(), signal.SIGKILL)\n"
+              + sandbox.WORKER)
+    sandbox.shutdown()
+    monkeypatch.setattr(sandbox, "WORKER", killer)
+    data = (pop909_root / "001" / "001.mid").read_bytes()
+    try:
+        score = symbolic.load(data)
+    finally:
+        monkeypatch.undo()
+        sandbox.shutdown()
+    assert marker.exists() and score == symbolic.load(data, sandbox=False)
