@@ -30,8 +30,9 @@ def add_parsers(sub) -> None:
                    help="hrnn-pop909 (default), hrnn-lstm-pop909, hrnn-attention-pop909 or "
                         "a folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=0.7, help="note temperature")
-    p.add_argument("--duration-temperature", type=float, default=0.4)
+    p.add_argument("--temperature", type=float, default=1.0, help="note temperature")
+    p.add_argument("--duration-temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95, help="nucleus of notes and durations")
     p.add_argument("--tempo", type=float, default=100.0, help="quarter notes per minute")
     p.add_argument("--png", default=None, help="also write a piano roll here")
     p.set_defaults(func=cmd_melodize)
@@ -46,7 +47,8 @@ def cmd_melodize(args) -> int:
     score = melodize(args.chords, bars=args.bars, seed=args.seed, opening=opening,
                      opening_bars=args.opening_bars, model=args.model,
                      temperature=args.temperature,
-                     duration_temperature=args.duration_temperature, tempo=args.tempo)
+                     duration_temperature=args.duration_temperature, top_p=args.top_p,
+                     tempo=args.tempo)
     out = Path(args.output)
     if out.suffix.lower() in (".musicxml", ".xml", ".mxl"):
         save_leadsheet(score, out)
