@@ -31,6 +31,7 @@ __all__ = [
     "TokenizeTimeoutError",
     "FilteredError",
     "RunMismatchError",
+    "RunInProgressError",
 ]
 
 
@@ -136,3 +137,7 @@ class FilteredError(SymbolicError):
 
 class RunMismatchError(SymbolicError):
     """The output folder holds a run with other settings (source, tokenizer, shard size)."""
+
+
+class RunInProgressError(SymbolicError):
+    """Another run is writing the same output folder right now."""

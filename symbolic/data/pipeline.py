@@ -67,6 +67,7 @@ is retried alone, then quarantined; any other task failure stops the run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing as mp
 import os
@@ -83,8 +84,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import (EmptyScoreError, FilteredError, InputTooLargeError, RunMismatchError,
-                      SymbolicError, TokenizeTimeoutError, WorkerCrashError)
+from ..errors import (EmptyScoreError, FilteredError, InputTooLargeError, RunInProgressError,
+                      RunMismatchError, SymbolicError, TokenizeTimeoutError, WorkerCrashError)
 from ..io import MAX_BYTES, frame_midi
 from . import shards as S
 from .sources import Source, open_source
@@ -738,38 +739,39 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     config = _run_config(src, tokenizer, tok, shard_size=shard_size, max_notes=max_notes,
                          max_bytes=max_bytes, transform=transform)
     out = Path(out_dir)
-    manifest = _open_run(out, config, tok, overwrite=overwrite)
-    tok_path = out / S.TOKENIZER
-    dtype, width = T.id_dtype(tok), config["tokenizer"]["width"]
-    sch = S.schema(dtype, width=width, captions=src.captions is not None)
-    resumed = sum(r["inputs"] for r in manifest.shards.values())
-    asm = _Assembler(manifest, sch, shard_size, None)
+    with run_lock(out):
+        manifest = _open_run(out, config, tok, overwrite=overwrite)
+        tok_path = out / S.TOKENIZER
+        dtype, width = T.id_dtype(tok), config["tokenizer"]["width"]
+        sch = S.schema(dtype, width=width, captions=src.captions is not None)
+        resumed = sum(r["inputs"] for r in manifest.shards.values())
+        asm = _Assembler(manifest, sch, shard_size, None)
 
-    def start_bar():  # after the workers: a forked worker must not inherit tqdm's thread
-        if progress:
-            from tqdm.auto import tqdm
+        def start_bar():  # after the workers: a forked worker must not inherit tqdm's thread
+            if progress:
+                from tqdm.auto import tqdm
 
-            asm.bar = tqdm(total=src.total(), initial=resumed, unit="file",
-                           desc=f"tokenize {out.name}", smoothing=0.1, dynamic_ncols=True)
+                asm.bar = tqdm(total=src.total(), initial=resumed, unit="file",
+                               desc=f"tokenize {out.name}", smoothing=0.1, dynamic_ncols=True)
 
-    opts = _Options(max_notes=max_notes, sandbox=sandbox, transform=transform, fast=fast)
-    if backend == "local":
-        pool = _LocalPool(max(1, workers), tok, str(tok_path), opts, timeout=timeout,
-                          prefetch=prefetch, start_method=start_method)
-        pool.on_start = start_bar
-    else:
-        pool = _RayPool(workers, tok.to_dict(), T.fingerprint(tok), opts, address=address,
-                        dtype=dtype, width=width)
-        start_bar()
-    t0 = time.perf_counter()
-    _drive(pool, _tasks(src, asm, manifest.done, shard_size), asm)
-    seconds = time.perf_counter() - t0
-    summary = _summarize(manifest, asm, out, seconds=seconds, resumed=resumed,
-                         replaced=getattr(pool, "replaced", 0), backend=backend,
-                         workers=workers or 0)
-    manifest.finish(asm.total if asm.total is not None else summary.inputs,
-                    {k: v for k, v in summary.to_dict().items() if k != "out_dir"})
-    return summary
+        opts = _Options(max_notes=max_notes, sandbox=sandbox, transform=transform, fast=fast)
+        if backend == "local":
+            pool = _LocalPool(max(1, workers), tok, str(tok_path), opts, timeout=timeout,
+                              prefetch=prefetch, start_method=start_method)
+            pool.on_start = start_bar
+        else:
+            pool = _RayPool(workers, tok.to_dict(), T.fingerprint(tok), opts, address=address,
+                            dtype=dtype, width=width)
+            start_bar()
+        t0 = time.perf_counter()
+        _drive(pool, _tasks(src, asm, manifest.done, shard_size), asm)
+        seconds = time.perf_counter() - t0
+        summary = _summarize(manifest, asm, out, seconds=seconds, resumed=resumed,
+                             replaced=getattr(pool, "replaced", 0), backend=backend,
+                             workers=workers or 0)
+        manifest.finish(asm.total if asm.total is not None else summary.inputs,
+                        {k: v for k, v in summary.to_dict().items() if k != "out_dir"})
+        return summary
 
 
 def _run_config(src: Source, tokenizer, tok, *, shard_size: int, max_notes, max_bytes: int,
@@ -790,6 +792,34 @@ def _run_config(src: Source, tokenizer, tok, *, shard_size: int, max_notes, max_
         "transform": None if transform is None else getattr(transform, "__qualname__",
                                                             repr(transform)),
     }
+
+
+LOCK = ".lock"  # in OUT: held (flock) by the run writing the folder, holds its pid
+
+
+@contextlib.contextmanager
+def run_lock(out: Path):
+    """Hold ``out`` for one run. A second run on the same folder, from any process, raises
+    :class:`RunInProgressError` at once (naming the holder's pid) instead of deleting the
+    first run's temporary shards at its start; the lock goes with the process that held it,
+    however it ends."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "?"
+            raise RunInProgressError(f"another tokenize run (pid {holder}) is writing this "
+                                     "folder; wait for it to end or use another folder",
+                                     out) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _open_run(out: Path, config: dict, tok, *, overwrite: bool) -> S.Manifest:

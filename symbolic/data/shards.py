@@ -310,7 +310,7 @@ class Manifest:
         write_json_atomic(self.data, self.out_dir / MANIFEST)
         lines = [json.dumps(r, ensure_ascii=False) for k in sorted(self.shards, key=int)
                  for r in self.shards[k].get("rejected", [])]
-        tmp = self.out_dir / f".{QUARANTINE}.tmp"
+        tmp = self.out_dir / f".{QUARANTINE}.{os.getpid()}.tmp"
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         os.replace(tmp, self.out_dir / QUARANTINE)
 
