@@ -8,6 +8,7 @@ The short public API::
     print(symbolic.describe(score))              # tracks, tempos, key, chords
     out = symbolic.infill(score, tracks=["piano"], bars=(9, 16))   # GETDiff, shipped weights
     song = symbolic.compose(chords="C G Am F | F G C C", bars=16)
+    tune = symbolic.melodize("C G Am F | F G C C", bars=16)   # CM-HRNN melody over chords
 
 Music is always a ``symusic.Score``; submodules (``symbolic.convert``, ``symbolic.harmony``,
 ``symbolic.metrics``, ``symbolic.data``) import on first use.
@@ -21,7 +22,8 @@ from .errors import SymbolicError
 from .io import load, save
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "describe", "infill", "compose", "SymbolicError", "__version__"]
+__all__ = ["load", "save", "describe", "infill", "compose", "melodize", "SymbolicError",
+           "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
@@ -48,6 +50,14 @@ def compose(chords, bars=None, tracks=None, **kwargs):
     from .models.getdiff import compose as _compose
 
     return _compose(chords, bars, tracks, **kwargs)
+
+
+def melodize(chords, bars=None, **kwargs):
+    """A lead-sheet melody (``MELODY`` + ``CHORDS`` tracks) over a chord progression with
+    CM-HRNN (see :func:`symbolic.models.hrnn.melodize`)."""
+    from .models.hrnn import melodize as _melodize
+
+    return _melodize(chords, bars, **kwargs)
 
 
 def __getattr__(name):
