@@ -28,5 +28,6 @@ bench: install
 	$(PYTHON) benchmarks/tokenize_corpus.py
 	$(PYTHON) benchmarks/eval_harmony2vec.py
 	$(PYTHON) benchmarks/eval_getdiff.py
+	$(PYTHON) benchmarks/eval_hrnn.py
 	$(PYTHON) benchmarks/render.py --threads 1
 	$(PYTHON) benchmarks/codec_quality.py

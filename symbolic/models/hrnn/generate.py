@@ -86,7 +86,10 @@ def sample_events(model: CMHRNN, chords: np.ndarray, bar_steps: int, *, prefix=N
     duration class, note, steps into the bar at the onset), covering exactly ``len(chords)``
     steps. ``prefix``: given events ``[m, 4+]`` from step 0 (an opening), read, not sampled.
     ``max_rest_bars``: longest silence in bars before a rest is no longer drawn (None: no
-    limit). See the module docstring for the rules."""
+    limit). See the module docstring for the rules. The model samples in eval mode (no
+    dropout) and is left in the mode it had."""
+    was_training = model.training
+    model.eval()
     total = len(chords)
     dev = next(model.parameters()).device
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -116,6 +119,7 @@ def sample_events(model: CMHRNN, chords: np.ndarray, bar_steps: int, *, prefix=N
     ev = np.array(out, dtype=np.int64).reshape(-1, 5)
     if t > total:  # the last event ends with the last bar
         ev[-1, 2] -= t - total
+    model.train(was_training)
     return ev
 
 
