@@ -171,10 +171,28 @@ def _run_one(tok, index: int, location: str, data: bytes, opts: _Options) -> tup
 
 # --------------------------------------------------------------------- local process pool
 
+def _die_with_parent() -> None:
+    """Ask the kernel (Linux) to SIGKILL this worker when the process that started it dies,
+    however it dies: a killed run must not leave workers, and their parsers, behind. Workers
+    cannot rely on their task pipe's end of file for that: their siblings, forked later, hold
+    copies of its write end."""
+    ppid = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pipes' end of file has to do
+        return
+    if os.getppid() != ppid:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _worker_main(task_r, result_w, tokenizer, opts: _Options) -> None:
     """Worker process: load the tokenizer (a path; a forked worker inherits the object), then
     tokenize tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
     from ..representations.tokens import load
     from ..sandbox import reset_after_fork
 
