@@ -32,6 +32,7 @@ __all__ = [
     "FilteredError",
     "RunMismatchError",
     "RunInProgressError",
+    "ModelFolderError",
 ]
 
 
@@ -141,3 +142,7 @@ class RunMismatchError(SymbolicError):
 
 class RunInProgressError(SymbolicError):
     """Another run is writing the same output folder right now."""
+
+
+class ModelFolderError(SymbolicError, ValueError):
+    """A model folder whose config.json or weights cannot make the model it names."""

@@ -19,14 +19,16 @@ id when the network is allowed (only safetensors weights are read, never a pickl
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from huggingface_hub import PyTorchModelHubMixin
 
-from ..errors import DataNotFoundError
+from ..errors import DataNotFoundError, InputTooLargeError, ModelFolderError, SymbolicError
 
-__all__ = ["HubModel", "pretrained_path", "load_pretrained", "PRETRAINED_ROOT"]
+__all__ = ["HubModel", "pretrained_path", "load_pretrained", "check_model_folder",
+           "PRETRAINED_ROOT"]
 
 #: Folder of the shipped default weights.
 PRETRAINED_ROOT = Path(__file__).resolve().parents[1] / "pretrained"
@@ -57,13 +59,76 @@ def load_pretrained(cls, default: str, name_or_path=None, device="auto"):
 
     dev = str(resolve_device(device))
     name = default if name_or_path is None else name_or_path
-    shipped = isinstance(name, str) and (PRETRAINED_ROOT / name / "model.safetensors").is_file()
+    shipped = (isinstance(name, str) and not any(c in name for c in "/\\")
+               and not name.startswith(".") and (PRETRAINED_ROOT / name / "model.safetensors").is_file())
     if not shipped:
-        return cls.from_pretrained(str(name), map_location=dev)
+        return _load_elsewhere(cls, name, dev)
     key = (cls, name, dev)
     if key not in _LOADED:
         _LOADED[key] = cls.from_pretrained(str(pretrained_path(name)), map_location=dev)
     return _LOADED[key]
+
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_WEIGHTS_BYTES = 4 << 30
+
+
+def check_model_folder(folder) -> Path:
+    """``folder`` if it holds a ``config.json`` (a JSON object, at most 1 MB) and a
+    ``model.safetensors`` whose header reads and whose size is at most 4 GB; else a
+    :class:`~symbolic.errors.SymbolicError` naming the folder and what is wrong, before any
+    tensor is allocated."""
+    folder = Path(folder)
+    config, weights = folder / "config.json", folder / "model.safetensors"
+    for f in (config, weights):
+        if not f.is_file():
+            raise DataNotFoundError(f"{f.name} missing (a model folder holds config.json and "
+                                    "model.safetensors)", folder)
+    if config.stat().st_size > MAX_CONFIG_BYTES or weights.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise InputTooLargeError("config.json over 1 MB or model.safetensors over 4 GB", folder)
+    try:
+        if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
+            raise ValueError("not a JSON object")
+        with open(weights, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n <= min(MAX_CONFIG_BYTES * 64, weights.stat().st_size - 8):
+                raise ValueError("bad safetensors header length")
+            json.loads(f.read(n))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelFolderError(f"unreadable config.json or model.safetensors: {e}", folder) from e
+    return folder
+
+
+def _looks_local(text: str) -> bool:
+    """A string meant as a path, never as a Hub id ``owner/name``."""
+    return (text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text
+            or Path(text).suffix != "" or os.path.exists(text))
+
+
+def _load_elsewhere(cls, name, device: str):
+    """A model from a folder (checked first) or, for an ``owner/name`` id, from the Hub;
+    anything that fails comes back as a SymbolicError naming it."""
+    text = os.fspath(name) if isinstance(name, os.PathLike) else str(name)
+    folder = Path(text).expanduser()
+    if folder.is_dir():
+        check_model_folder(folder)
+        try:
+            return cls.from_pretrained(str(folder), map_location=device)
+        except SymbolicError:
+            raise
+        except (RuntimeError, TypeError, ValueError, KeyError) as e:
+            raise ModelFolderError(f"its weights do not fit the model its config.json "
+                                   f"describes ({type(e).__name__}: {str(e)[:300]})", folder) from e
+    if _looks_local(text) or isinstance(name, os.PathLike):
+        raise DataNotFoundError("no such model folder (a path: the Hub is not asked)", text)
+    try:
+        return cls.from_pretrained(text, map_location=device)
+    except SymbolicError:
+        raise
+    except Exception as e:  # noqa: BLE001 - hub, network and format errors alike
+        raise DataNotFoundError(f"not a local folder, and no model came from the Hub under this "
+                                f"id ({type(e).__name__}; HF_HUB_OFFLINE="
+                                f"{os.environ.get('HF_HUB_OFFLINE', 'unset')})", text) from e
 
 
 class HubModel(PyTorchModelHubMixin):
