@@ -125,7 +125,7 @@ def test_melodize_continues_an_opening_in_another_meter(tmp_path):
     first = hrnn.melodize("Dm G C C", bars=4, seed=1, time_signature=(3, 4))
     assert _bars_of(first) == 3  # 4 bars of 3/4
     cont = hrnn.melodize("Dm G C C", bars=6, seed=2, opening=first, opening_bars=2,
-                         time_signature=(3, 4))
+                         time_signature=(3, 4), model="hrnn-lstm-pop909")
     bar = 3 * 480
     a = [(n.time, n.duration, n.pitch) for n in first.tracks[0].notes if n.time < 2 * bar]
     b = [(n.time, n.duration, n.pitch) for n in cont.tracks[0].notes if n.time < 2 * bar]
