@@ -186,3 +186,16 @@ def test_bad_settings_raise():
         resolve(replace(TINY, length=40))  # not a multiple of the top frame
     with pytest.raises(ArgumentError):
         hrnn.CMHRNN(kind="transformer")
+
+
+@pytest.mark.parametrize("name,kind", [("hrnn-pop909", "hrnn"), ("hrnn-lstm-pop909", "lstm"),
+                                       ("hrnn-attention-pop909", "attention")])
+def test_shipped_weights_are_small_and_of_their_kind(name, kind):
+    from symbolic.models import pretrained_path
+
+    model = hrnn.load(name, device="cpu")
+    assert model.kind == kind and 0.8e6 < model.n_parameters() < 1.1e6
+    folder = pretrained_path(name)
+    assert (folder / "model.safetensors").stat().st_size < 5e6
+    assert f"symbolic train hrnn --kind {kind} --out symbolic/pretrained/{name}" in \
+        (folder / "README.md").read_text()
