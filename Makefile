@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 export HF_HUB_OFFLINE = 1
 
-.PHONY: install demo test test-fast bench
+.PHONY: install demo test test-fast bench mutate
 
 # torch first, from the pinned CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
 install:
@@ -15,6 +15,18 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest -n 2 -q tests
+
+# Mutation testing, not part of `make test` (minutes per module on 2 cores; see the README):
+# the six one-line bugs of issue 18 and mutmut's score of core modules, with the tests of
+# MUTATE_BEFORE (the suite before that issue) and with today's.
+MUTATE_MODULES ?= sandbox harmony
+MUTATE_BEFORE ?= 5676d3a
+mutate: install
+	$(PIP) install --quiet -e ".[mutate]"
+	-$(PYTHON) tests/mutations.py --tests-rev $(MUTATE_BEFORE)
+	$(PYTHON) tests/mutations.py
+	$(PYTHON) tests/mutation_score.py --tests-rev $(MUTATE_BEFORE) $(MUTATE_MODULES)
+	$(PYTHON) tests/mutation_score.py $(MUTATE_MODULES)
 
 test-fast:
 	$(PYTHON) -m pytest -n 2 -q tests -m "not slow"

@@ -44,8 +44,8 @@ MUTATIONS = (
              "(int(bt[r.first]), int(bt[min(r.last, mg.n_bars)]))",
              ("tests/test_getdiff.py",), "infill"),
     Mutation("sandbox-timeout", "symbolic/sandbox.py",
-             "        except TimeoutError:\n            shutdown()\n",
-             "        except TimeoutError:\n            pass\n",
+             "    except TimeoutError:\n        shutdown()\n",
+             "    except TimeoutError:\n        pass\n",
              ("tests/test_io.py",), "sandbox or crash or parser"),
     Mutation("load-unsandboxed", "symbolic/io.py",
              "        data = result  # symusic's own re-encoding",
@@ -64,20 +64,20 @@ MUTATIONS = (
 )
 
 
-def _project_files() -> list[str]:
+def project_files() -> list[str]:
     out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                          check=True, capture_output=True).stdout
     return [p for p in out.decode().split("\0") if p and (REPO / p).is_file()]
 
 
-def _copy_project(dest: Path) -> None:
-    for rel in _project_files():
+def copy_project(dest: Path) -> None:
+    for rel in project_files():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, target)
 
 
-def _use_tests_of(dest: Path, rev: str) -> None:
+def use_tests_of(dest: Path, rev: str) -> None:
     """Replace the copy's tests/ with those of git revision ``rev``."""
     shutil.rmtree(dest / "tests")
     names = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, "tests/"], cwd=REPO,
@@ -89,7 +89,7 @@ def _use_tests_of(dest: Path, rev: str) -> None:
         (dest / rel).write_bytes(blob)
 
 
-def _env(copy: Path) -> dict:
+def test_env(copy: Path) -> dict:
     from symbolic.data import data_root  # this checkout's data folder, found before copying
 
     env = dict(os.environ, PYTHONPATH=str(copy), HF_HUB_OFFLINE="1",
@@ -136,10 +136,10 @@ def main(argv=None) -> int:
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
     with tempfile.TemporaryDirectory(prefix="symbolic-mutations-") as tmp:
         copy = Path(tmp) / "project"
-        _copy_project(copy)
+        copy_project(copy)
         if args.tests_rev:
-            _use_tests_of(copy, args.tests_rev)
-        env = _env(copy)
+            use_tests_of(copy, args.tests_rev)
+        env = test_env(copy)
         check = subprocess.run([sys.executable, "-c", "import symbolic; print(symbolic.__file__)"],
                                cwd=copy, env=env, capture_output=True, text=True, check=True)
         if not check.stdout.strip().startswith(str(copy)):
