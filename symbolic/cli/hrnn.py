@@ -30,9 +30,9 @@ def add_parsers(sub) -> None:
                    help="hrnn-pop909 (default), hrnn-lstm-pop909, hrnn-attention-pop909 or "
                         "a folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0, help="note temperature")
-    p.add_argument("--duration-temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=0.95, help="nucleus of notes and durations")
+    p.add_argument("--temperature", type=float, default=0.7, help="note temperature")
+    p.add_argument("--duration-temperature", type=float, default=0.4)
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus of notes and durations")
     p.add_argument("--tempo", type=float, default=100.0, help="quarter notes per minute")
     p.add_argument("--png", default=None, help="also write a piano roll here")
     p.set_defaults(func=cmd_melodize)

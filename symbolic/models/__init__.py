@@ -3,6 +3,7 @@
 
 - :mod:`~symbolic.models.getdiff`: masked track diffusion over GETScore grids (infill, compose).
 - :mod:`~symbolic.models.harmony2vec`: skip-gram embeddings of pitch-class slices.
+- :mod:`~symbolic.models.hrnn`: CM-HRNN melodies over chord progressions (and two RNN baselines).
 - :mod:`~symbolic.models.sampling`: the samplers every diffusion model shares.
 - :mod:`~symbolic.models.layers`: the one attention function, rotary positions, transformer.
 

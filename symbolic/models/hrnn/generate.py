@@ -5,16 +5,14 @@
 **Sampling.** The model reads one event at a time (:meth:`~.model.CMHRNN.step`) and predicts
 the next one's note, duration and bar flag; the chord and the position in the bar of each next
 event come from the given progression and meter, not from the model. Generation starts after a
-count-in: one bar of rest under the first chord, which is not part of the result. Notes and
-durations are drawn at ``temperature`` and ``duration_temperature`` (default 1.0 both) from the
-nucleus ``top_p`` (default 0.95), bar flags at 1.0. CM-HRNN's published temperatures (note 0.7,
-duration 0.4) make these small CPU-trained models fall silent: on POP909 test progressions
-about 60% of the bars hold no note (``benchmarks/eval_hrnn.py`` prints that row too), since
-lowering the temperature favours the most frequent continuation after a rest, another rest.
+count-in: one bar of rest under the first chord, which is not part of the result. Notes are
+drawn at ``temperature`` (default 0.7) and durations at ``duration_temperature`` (0.4), CM-HRNN's
+published values, optionally from a nucleus ``top_p`` (default 1.0: off); bar flags at 1.0.
 Three rules are imposed: the first event is a note (the melody enters on the first downbeat);
-no rest is drawn once the melody has been silent for ``max_rest_bars`` bars (default 1: the
-models otherwise fall silent for the rest of the piece now and then, as the benchmark's row
-without the rule shows); a sustain cannot follow a rest (it would continue nothing). Durations are not cut at bar lines:
+no rest is drawn once the melody has been silent for ``max_rest_bars`` bars (default 1: at these
+temperatures the small CPU-trained models otherwise fall silent, since the most likely event
+after a rest is another rest; ``benchmarks/eval_hrnn.py`` prints the row without the rule);
+a sustain cannot follow a rest (it would continue nothing). Durations are not cut at bar lines:
 an event may cross one, which is what the success-bar ratio (:func:`success_bars`) counts. The
 last event is cut at the end of the last bar.
 
@@ -78,8 +76,8 @@ def _input_row(ev: np.ndarray, next_chord: int, next_pos: int) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_events(model: CMHRNN, chords: np.ndarray, bar_steps: int, *, prefix=None,
-                  temperature: float = 1.0, duration_temperature: float = 1.0,
-                  top_p: float = 0.95, max_rest_bars: float | None = 1.0,
+                  temperature: float = 0.7, duration_temperature: float = 0.4,
+                  top_p: float = 1.0, max_rest_bars: float | None = 1.0,
                   seed: int = 0) -> np.ndarray:
     """Events of a melody over ``chords`` (CM-HRNN class per 16th step, the whole piece) in
     bars of ``bar_steps`` steps (at most 16): int64 ``[n, 5]`` (bar flag as sampled, chord,
@@ -199,8 +197,8 @@ def _resolve_model(model, device) -> CMHRNN:
 
 
 def melodize(chords, bars: int | None = None, *, seed: int = 0, opening=None,
-             opening_bars: int | None = None, model=None, temperature: float = 1.0,
-             duration_temperature: float = 1.0, top_p: float = 0.95, tempo: float = 100.0,
+             opening_bars: int | None = None, model=None, temperature: float = 0.7,
+             duration_temperature: float = 0.4, top_p: float = 1.0, tempo: float = 100.0,
              time_signature=(4, 4), device: str = "auto", return_events: bool = False):
     """A melody over a chord progression, as a lead sheet in a ``symusic.Score``.
 
