@@ -24,7 +24,8 @@ class Settings:
     step; ``steps``, ``lr`` (Adam, cosine decay to 10%), ``eval_batches`` held-out batches
     (POP909 valid split), ``transpose`` (random shift of -5..+6 semitones per window),
     ``seed``. The published recipe (batch 512, 120k steps, dropout 0.5, Adam 1.2e-4, hidden
-    256) is a GPU budget; these defaults train in 4-12 minutes on one CPU thread.
+    256) is a GPU budget; these defaults trained in 8-21 minutes on one thread of a busy
+    2-core machine (CM-HRNN fastest).
     """
 
     kind: str = "hrnn"
