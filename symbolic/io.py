@@ -373,7 +373,9 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
     elif fmt in ("musicxml", "mxl"):
         from .convert import to_music21
 
-        to_music21(score, quantize=True).write("mxl" if fmt == "mxl" else "musicxml", fp=str(path))
+        stream = to_music21(score, quantize=True)
+        _add_chord_symbols(stream, score)
+        stream.write("mxl" if fmt == "mxl" else "musicxml", fp=str(path))
     elif fmt == "abc":
         _save_abc(score, path)
     elif fmt == "png":
@@ -383,6 +385,29 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
     else:
         raise UnsupportedFormatError(f"unknown format {fmt!r}", path)
     return path
+
+
+def _add_chord_symbols(stream, score: symusic.Score) -> None:
+    """Write a score's ``chord:`` markers (what compose and melodize put there) as chord
+    symbols above its melody part (a track named melody, else the first), so notation programs
+    show a lead sheet."""
+    from .harmony import chords_from_markers
+    from .representations.leadsheet import chord_symbol
+
+    chords = chords_from_markers(score)
+    parts = list(stream.parts)
+    if chords is None or not parts:
+        return
+    names = [t.name.strip().lower() for t in score.tracks if len(t.notes)]
+    part = parts[names.index("melody")] if "melody" in names and len(names) == len(parts) \
+        else parts[0]
+    tpq = score.ticks_per_quarter
+    last = None
+    for start, chord in zip(chords.start.tolist(), chords.chords):
+        if chord == last:
+            continue
+        last = chord
+        part.insert(round(start / tpq * 4) / 4, chord_symbol(chord))  # on the 16th grid
 
 
 def _midi2abc() -> str:

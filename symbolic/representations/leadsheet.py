@@ -109,6 +109,7 @@ __all__ = [
     "chords_from_track",
     "chord_id",
     "chord_of_id",
+    "chord_symbol",
     "to_music21",
     "save_musicxml",
 ]
@@ -946,7 +947,8 @@ _M21_KIND = {
 _M21_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 
 
-def _chord_symbol(ch: Chord):
+def chord_symbol(ch: Chord):
+    """The ``music21.harmony.ChordSymbol`` (``NoChord`` for N) that MusicXML writes for ``ch``."""
     from music21 import harmony
 
     if ch.root is None:
@@ -1016,7 +1018,7 @@ def to_music21(leadsheet: LeadSheet, *, title: str | None = None):
             _, cid, dcls, code = a[k_ev].tolist()
             off = Fraction(int(on[k_ev]) - first, res)
             if cid != prev_chord:
-                m.insert(off, _chord_symbol(chord_of_id(cid)))
+                m.insert(off, chord_symbol(chord_of_id(cid)))
                 prev_chord = cid
             if code == REST:
                 el = note.Rest()
