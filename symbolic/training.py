@@ -41,6 +41,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .errors import ArgumentError
+
 __all__ = [
     "TrainConfig",
     "TrainResult",
@@ -113,15 +115,20 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: the first CUDA device when present, else the CPU; anything else as given."""
-    if isinstance(device, torch.device):
-        return device
+    """``"auto"``: the first CUDA device when present, else the CPU; anything else as given.
+    A device this machine does not have (``"cuda"`` without CUDA, an unknown name) raises
+    :class:`~symbolic.errors.ArgumentError` naming ``device``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
-    except RuntimeError as e:
-        raise ValueError(f"unknown device {device!r}: {e}") from None
+        dev = device if isinstance(device, torch.device) else torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ArgumentError(f"unknown device {device!r} (use 'auto', 'cpu' or 'cuda'): {e}",
+                            "device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ArgumentError(f"{str(dev)!r}, but this machine has no CUDA device (use 'auto' or "
+                            "'cpu')", "device")
+    return dev
 
 
 def to_device(batch, device: torch.device):

@@ -161,6 +161,11 @@ def test_devices_and_batches():
     assert resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="device"):
         resolve_device("abacus")
+    if not torch.cuda.is_available():  # asking for a device the machine lacks: named, early
+        from symbolic.errors import ArgumentError
+
+        with pytest.raises(ArgumentError, match="^device: 'cuda', but this machine has no CUDA"):
+            resolve_device("cuda")
     batch = to_device({"a": np.arange(3), "b": [torch.ones(2), "text"]}, torch.device("cpu"))
     assert torch.equal(batch["a"], torch.arange(3)) and batch["b"][1] == "text"
 
