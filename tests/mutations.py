@@ -7,7 +7,8 @@
 Each mutation is applied to a temporary copy of the project (the working tree's tracked and
 untracked files; this checkout's sources are never edited), then the tests that guard that
 promise run there (``pytest -x``, the copy first on ``sys.path``). A mutation is *killed* when
-they fail (or run past ``--timeout``), *survived* when they pass. The mutated line must occur
+they fail (or run past ``--timeout``), *survived* when they pass, *broken* when they already
+fail on the unmutated copy (checked first, so that a kill is the mutation's doing). The mutated line must occur
 exactly once in the file, so a refactor that moves it makes this script fail loudly rather than
 test nothing. Prints one line per mutation and ``killed K of N``; exit status 1 unless all are
 killed.
@@ -98,6 +99,20 @@ def test_env(copy: Path) -> dict:
     return env
 
 
+def _pytest(m: Mutation) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+            "-k", m.select, *m.tests]
+
+
+def baseline_passes(m: Mutation, copy: Path, env: dict, timeout: float) -> bool:
+    """Whether ``m``'s tests pass on the unmutated copy: a kill means nothing otherwise."""
+    try:
+        return subprocess.run(_pytest(m), cwd=copy, env=env, capture_output=True,
+                              timeout=timeout).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
 def run_one(m: Mutation, copy: Path, env: dict, timeout: float) -> tuple[str, float, str]:
     """Apply ``m`` in ``copy``, run its tests, restore the file: (outcome, seconds, last line)."""
     path = copy / m.path
@@ -105,9 +120,10 @@ def run_one(m: Mutation, copy: Path, env: dict, timeout: float) -> tuple[str, fl
     if original.count(m.old) != 1:
         raise SystemExit(f"{m.name}: the line to mutate occurs {original.count(m.old)} times "
                          f"in {m.path} (expected once): update this script")
+    if not baseline_passes(m, copy, env, timeout):
+        return "broken", 0.0, "its tests fail without the mutation: nothing to measure"
     path.write_text(original.replace(m.old, m.new))
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-           "-k", m.select, *m.tests]
+    cmd = _pytest(m)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
