@@ -47,6 +47,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "fit",
+    "drive",
     "evaluate",
     "learning_rate",
     "seed_everything",
@@ -319,7 +320,19 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
     run = _Run(model, config, loss_fn or _default_loss, eval_batches, checkpoint_dir)
     if resume:
         run.resume()
+    drive(run, make_batch, config, callback=callback, stop=stop, show=("loss", "eval_loss"))
+    model.eval()
+    return TrainResult(step=run.step, history=run.history, eval_loss=run.eval_loss)
 
+
+def drive(run, make_batch: Callable, config: TrainConfig, *, callback=None, stop=None,
+          show=("loss",)) -> None:
+    """The loop every trainer shares: step ``run`` until ``config.steps`` with a progress bar
+    (showing the record keys in ``show``) and ``config.threads`` torch threads; each history
+    record goes to ``callback``, then to ``stop``, which ends the run early when it returns True
+    (``run.checkpoint(force=True)`` first). ``run`` gives ``step``, ``train_step(make_batch)``
+    (the record made at that step, or None) and ``checkpoint(force)``: :func:`fit`'s own, or a
+    trainer with several optimizers (the RAVE codec's adversarial stage)."""
     from tqdm.auto import tqdm
 
     threads = torch.get_num_threads()
@@ -333,8 +346,7 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
             bar.update(1)
             if entry is None:
                 continue
-            bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
-                             if k in ("loss", "eval_loss")})
+            bar.set_postfix({k: f"{entry[k]:.4g}" for k in show if k in entry})
             if callback is not None:
                 callback(entry)
             if stop is not None and run.step < config.steps and stop(entry):
@@ -343,8 +355,6 @@ def fit(model: torch.nn.Module, make_batch: Callable, loss_fn: Callable | None =
     finally:
         bar.close()
         torch.set_num_threads(threads)
-    model.eval()
-    return TrainResult(step=run.step, history=run.history, eval_loss=run.eval_loss)
 
 
 class _Run:

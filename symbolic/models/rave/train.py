@@ -42,7 +42,7 @@ import torch
 from ...data.audio_pieces import load_pieces, render_pieces
 from ...errors import SymbolicError
 from ...training import (
-    TrainConfig, TrainResult, fit, learning_rate, load_checkpoint, resolve_device,
+    TrainConfig, TrainResult, drive, fit, learning_rate, load_checkpoint, resolve_device,
     save_checkpoint, seed_everything, to_device,
 )
 from .model import (
@@ -209,7 +209,7 @@ class _Stage2:
             self.checkpoint()
         return entry
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, force: bool = True) -> None:
         if self.ckpt is None:
             return
         save_checkpoint(self.ckpt / "discriminator", self.disc, self.opt_d, step=self.step,
@@ -227,8 +227,6 @@ def train_stage2(model: RaveCodec, make_batch: Callable, *, config: TrainConfig,
     schedule. History records carry the mean of each loss of :func:`adversarial_step`.
     ``callback(record)`` sees each record; ``stop(record)`` ends the run early when it returns
     True (a checkpoint is written there), as in :func:`~symbolic.training.fit`."""
-    from tqdm.auto import tqdm
-
     seed_everything(config.seed)  # before a new discriminator draws its weights
     disc = discriminator if discriminator is not None else Discriminator(model.channels)
     model.encoder.requires_grad_(False)
@@ -236,25 +234,10 @@ def train_stage2(model: RaveCodec, make_batch: Callable, *, config: TrainConfig,
                   dict(adversarial_weight=adversarial_weight, feature_weight=feature_weight))
     if resume:
         run.resume()
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    bar = tqdm(total=config.steps, initial=run.step, disable=not config.progress, unit="step")
     try:
-        while run.step < config.steps:
-            entry = run.train_step(make_batch)
-            bar.update(1)
-            if entry is None:
-                continue
-            bar.set_postfix({k: f"{entry[k]:.3g}" for k in ("loss", "discriminator")})
-            if callback is not None:
-                callback(entry)
-            if stop is not None and run.step < config.steps and stop(entry):
-                run.checkpoint()
-                break
+        drive(run, make_batch, config, callback=callback, stop=stop,
+              show=("loss", "discriminator"))
     finally:
-        bar.close()
-        torch.set_num_threads(threads)
         model.encoder.requires_grad_(True)
     model.eval()
     return TrainResult(step=run.step, history=run.history)
