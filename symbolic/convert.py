@@ -727,22 +727,16 @@ class _Conductor:
     def write(self, out: symusic.Score) -> None:
         """Set ``out``'s tempos and signatures: per tick, those of the first part holding any
         (music21 repeats them in every part)."""
-        tp = _first_part_per_tick(self.tempos)
-        if tp:
-            out.tempos = symusic.Tempo.from_numpy(np.asarray([t for t, _ in tp], np.int32),
-                                                  np.asarray([m for _, m in tp], np.int32))
-        sg = _first_part_per_tick(self.sigs)
-        if sg:
-            out.time_signatures = symusic.TimeSignature.from_numpy(
-                np.asarray([t for t, _ in sg], np.int32),
-                np.asarray([v[0] for _, v in sg], np.uint8),
-                np.asarray([v[1] for _, v in sg], np.uint8))
-        kk = _first_part_per_tick(self.keys)
-        if kk:
-            out.key_signatures = symusic.KeySignature.from_numpy(
-                np.asarray([t for t, _ in kk], np.int32),
-                np.asarray([v[0] for _, v in kk], np.int8),
-                np.asarray([v[1] for _, v in kk], np.uint8))
+        for attr, cls, events, dtypes in (
+                ("tempos", symusic.Tempo, self.tempos, (np.int32,)),
+                ("time_signatures", symusic.TimeSignature, self.sigs, (np.uint8, np.uint8)),
+                ("key_signatures", symusic.KeySignature, self.keys, (np.int8, np.uint8))):
+            rows = _first_part_per_tick(events)
+            if rows:
+                values = [v if isinstance(v, tuple) else (v,) for _, v in rows]
+                setattr(out, attr, cls.from_numpy(
+                    np.asarray([t for t, _ in rows], np.int32),
+                    *(np.asarray([v[k] for v in values], d) for k, d in enumerate(dtypes))))
 
 
 def _first_part_per_tick(events: list[tuple]) -> list[tuple]:
