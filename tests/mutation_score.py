@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mutations import copy_project, test_env, use_tests_of
+from mutations import prepare_copy
 
 # module name -> (the file mutmut mutates, the test files that run against its mutants)
 MODULES = {
@@ -93,10 +93,7 @@ def main(argv=None) -> int:
     tests = f"tests of {args.tests_rev}" if args.tests_rev else "current tests"
     with tempfile.TemporaryDirectory(prefix="symbolic-mutmut-") as tmp:
         copy = Path(tmp) / "project"
-        copy_project(copy)
-        if args.tests_rev:
-            use_tests_of(copy, args.tests_rev)
-        env = test_env(copy)
+        env = prepare_copy(copy, args.tests_rev)
         env.pop("PYTHONPATH")  # mutmut puts its mutants/ folder first on the path itself
         for name in names:
             r = score(name, copy, env, args.workers, args.timeout)

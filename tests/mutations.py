@@ -99,6 +99,15 @@ def test_env(copy: Path) -> dict:
     return env
 
 
+def prepare_copy(dest: Path, tests_rev: str | None = None) -> dict:
+    """Copy the project to ``dest`` (with the tests of ``tests_rev`` when given) and return the
+    environment that runs it from there."""
+    copy_project(dest)
+    if tests_rev:
+        use_tests_of(dest, tests_rev)
+    return test_env(dest)
+
+
 def _pytest(m: Mutation) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
             "-k", m.select, *m.tests]
@@ -152,10 +161,7 @@ def main(argv=None) -> int:
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
     with tempfile.TemporaryDirectory(prefix="symbolic-mutations-") as tmp:
         copy = Path(tmp) / "project"
-        copy_project(copy)
-        if args.tests_rev:
-            use_tests_of(copy, args.tests_rev)
-        env = test_env(copy)
+        env = prepare_copy(copy, args.tests_rev)
         check = subprocess.run([sys.executable, "-c", "import symbolic; print(symbolic.__file__)"],
                                cwd=copy, env=env, capture_output=True, text=True, check=True)
         if not check.stdout.strip().startswith(str(copy)):
