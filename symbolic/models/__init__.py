@@ -101,9 +101,11 @@ def check_model_folder(folder) -> Path:
 
 
 def _looks_local(text: str) -> bool:
-    """A string meant as a path, never as a Hub id ``owner/name``."""
-    return (text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text
-            or Path(text).suffix != "" or os.path.exists(text))
+    """A string meant as a path, never as a Hub id: anything but exactly ``owner/name``
+    (``org/model-v1.5`` is an id; ``runs/x/last``, ``./x``, ``~/x``, ``x.safetensors`` are
+    paths)."""
+    return (text.startswith((".", "/", "~")) or text.count("/") != 1 or "\\" in text
+            or os.path.exists(text))
 
 
 def _load_elsewhere(cls, name, device: str):
