@@ -56,23 +56,31 @@ def check_score(score: symusic.Score, source=None, limits: Limits | None = None)
     if notes > limits.max_notes:
         raise InputTooLargeError(f"{notes} notes, over the limit of {limits.max_notes} "
                                  "(Limits.max_notes)", source)
-    _check_tempos(score, source)
+    longest = _check_tempos(score, source)
     _check_tracks(score, source)
-    _check_length(score, source, limits)
+    _check_length(score, source, limits, longest)
     return score
 
 
-def _check_tempos(score, source) -> None:
+def _check_tempos(score, source) -> int:
+    """The longest quarter note (microseconds) among the tempos; raise on an impossible one."""
+    longest = 500_000  # MIDI's 120 qpm before the first tempo
     for t in score.tempos:
-        if int(t.mspq) <= 0 or not math.isfinite(t.qpm):
+        mspq = int(t.mspq)
+        if mspq <= 0 or not math.isfinite(t.qpm):
             raise ParseError(f"tempo of {t.mspq} microseconds per quarter at tick {int(t.time)} "
                              "(a tempo must be above zero)", source)
         if int(t.time) < 0:
             raise ParseError(f"tempo at negative tick {int(t.time)} (a tick count past 2^31)",
                              source)
+        longest = max(longest, mspq)
+    return longest
 
 
 def _check_tracks(score, source) -> None:
+    # pitch and velocity are int8 and times int32 in symusic's arrays: a value past 127 or a
+    # tick count past 2^31 reads as negative, so one minimum per column finds every bad note
+    # (the slow path below only runs to name the first one).
     for k, tr in enumerate(score.tracks):
         if not 0 <= int(tr.program) <= 127:
             raise ParseError(f"track {k} ({tr.name!r}): program {int(tr.program)} outside 0-127",
@@ -80,19 +88,20 @@ def _check_tracks(score, source) -> None:
         if not len(tr.notes):
             continue
         n = tr.notes.numpy()
-        for field, low, high in (("pitch", 0, 127), ("velocity", 0, 127)):
+        if min(n["pitch"].min(), n["velocity"].min(), n["time"].min(), n["duration"].min()) >= 0:
+            continue
+        for field in ("pitch", "velocity"):
             values = n[field].astype(np.int64)
-            bad = (values < low) | (values > high)
+            bad = (values < 0) | (values > 127)
             if bad.any():
                 raise ParseError(f"track {k} ({tr.name!r}): {field} {int(values[bad][0])} outside "
-                                 f"{low}-{high}", source)
-        for field in ("time", "duration"):
-            if (n[field] < 0).any():
-                raise ParseError(f"track {k} ({tr.name!r}): negative note {field} (a tick count "
-                                 "past 2^31)", source)
+                                 "0-127", source)
+        field = "time" if n["time"].min() < 0 else "duration"
+        raise ParseError(f"track {k} ({tr.name!r}): negative note {field} (a tick count past "
+                         "2^31)", source)
 
 
-def _check_length(score, source, limits: Limits) -> None:
+def _check_length(score, source, limits: Limits, longest_mspq: int) -> None:
     from .timeline import ticks_to_seconds
 
     end = int(score.end())
@@ -100,6 +109,8 @@ def _check_length(score, source, limits: Limits) -> None:
     if quarters > limits.max_quarters:
         raise InputTooLargeError(f"{quarters:.0f} quarter notes long, over the limit of "
                                  f"{limits.max_quarters} (Limits.max_quarters)", source)
+    if quarters * longest_mspq / 1e6 <= limits.max_seconds:  # an upper bound: no tempo map needed
+        return
     seconds = float(ticks_to_seconds(score, [end])[0]) if end > 0 else 0.0
     if seconds > limits.max_seconds:
         raise InputTooLargeError(f"{seconds:.0f} seconds long, over the limit of "
