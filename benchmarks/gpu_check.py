@@ -46,6 +46,10 @@ def check_attention(devices) -> None:
     print("== attention")
     for dev in devices:
         print(f"{dev}: backend {attention_backend(dev)}")
+    from symbolic.models import layers
+    if "cuda" in devices and layers._xops is not None and attention_backend("cuda") == "sdpa":
+        print("cuda: xformers is installed but its kernel does not run here (a build for "
+              "another torch/CUDA): SDPA is used")
     if "cuda" not in devices:
         return
     g = torch.Generator(device="cuda").manual_seed(0)

@@ -25,10 +25,30 @@ except Exception:  # noqa: BLE001 - absent or broken build: fall back to SDPA
     _xops = None
 
 
+_XFORMERS_WORKS: dict[str, bool] = {}
+
+
+def _xformers_works(dev: torch.device) -> bool:
+    """Whether xformers' kernel really runs on ``dev``: an installed xformers built for another
+    torch or CUDA imports fine and fails at the first call ("xFormers wasn't built with CUDA
+    support"), so one tiny call decides, once per device, and a failure falls back to SDPA."""
+    key = str(dev)
+    if key not in _XFORMERS_WORKS:
+        try:
+            x = torch.zeros(1, 8, 1, 8, device=dev)
+            _xops.memory_efficient_attention(x, x, x)
+            _XFORMERS_WORKS[key] = True
+        except Exception:  # noqa: BLE001 - any failure of the optional kernel means SDPA
+            _XFORMERS_WORKS[key] = False
+    return _XFORMERS_WORKS[key]
+
+
 def attention_backend(device: torch.device | str, mask: bool = False) -> str:
-    """'xformers' or 'sdpa': what :func:`attention` uses for tensors on ``device``."""
+    """'xformers' or 'sdpa': what :func:`attention` uses for tensors on ``device`` (xformers
+    only on CUDA, without a mask, and when its kernel runs there)."""
     dev = torch.device(device)
-    return "xformers" if (_xops is not None and dev.type == "cuda" and not mask) else "sdpa"
+    usable = _xops is not None and dev.type == "cuda" and not mask
+    return "xformers" if usable and _xformers_works(dev) else "sdpa"
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,

@@ -66,7 +66,11 @@ def categorical(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1
         sp = sp * keep
         q = torch.zeros_like(p).scatter_(-1, si, sp)
         p = q / q.sum(-1, keepdim=True)
-    c = torch.multinomial(p, 1, generator=generator)[:, 0]
+    if generator is not None and generator.device != p.device:
+        # the seeded generator lives on the CPU (same draws on every device): draw there
+        c = torch.multinomial(p.float().cpu(), 1, generator=generator)[:, 0].to(p.device)
+    else:
+        c = torch.multinomial(p, 1, generator=generator)[:, 0]
     return c, p.gather(-1, c[:, None])[:, 0]
 
 
