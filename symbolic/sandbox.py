@@ -7,6 +7,13 @@ bytes to a long-lived worker process that parses them, re-encodes the Score with
 writer and sends those clean bytes back; the caller parses the clean bytes. If the worker dies
 or hangs, the caller gets a :class:`MidiParseError` and a fresh worker is started on next use.
 
+A worker can die in two ways, told apart by how it ended: it *crashed* on the input (SIGSEGV,
+SIGABRT..., or an exit code; asked once more in a fresh worker, then reported with
+:data:`CRASHED`), or it was *killed from outside* (SIGKILL from a user or the OOM killer,
+SIGTERM, SIGHUP, SIGINT; asked again, up to :data:`KILL_RETRIES` more times, then reported with
+:data:`KILLED`). Both reasons mean "not this file's verdict": ``symbolic tokenize`` retries
+inputs quarantined with them when it resumes.
+
 Cost, measured by ``benchmarks/load.py``: a few hundred microseconds per file over the plain
 parse; pass ``sandbox=False`` to :func:`symbolic.load` for files you trust.
 """
@@ -16,14 +23,21 @@ from __future__ import annotations
 import atexit
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
 import threading
 
-__all__ = ["parse_midi_isolated", "shutdown", "reset_after_fork", "serve"]
+__all__ = ["parse_midi_isolated", "shutdown", "reset_after_fork", "serve", "CRASHED", "KILLED",
+           "KILL_RETRIES"]
 
 TIMEOUT_S = 30.0
+CRASHED = "the MIDI parser crashed on this input"  # how a crash's reason begins
+KILLED = "the MIDI parser was killed from outside"  # how a reason begins when kills ran out
+KILL_RETRIES = 3  # more requests after a kill from outside (bounded: the OOM killer may insist)
+#: Deaths the parser never causes itself: someone or something else ended it.
+OUTSIDE_SIGNALS = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 _lock = threading.Lock()
 _worker: subprocess.Popen | None = None
 _HEAD = struct.Struct(">cI")  # status byte, payload length
@@ -119,18 +133,30 @@ os.register_at_fork(after_in_child=reset_after_fork)
 def parse_midi_isolated(data: bytes, timeout: float = TIMEOUT_S) -> tuple[bool, bytes | str]:
     """``(True, clean_midi_bytes)`` or ``(False, reason)``; never raises for bad data.
 
-    A worker that dies on a file is asked once more, in a fresh process: a worker killed from
-    outside (the OOM killer, a stray ``kill``) then costs nothing, and only a file that kills
-    the parser twice is reported as crashing it."""
+    A worker that crashes on a file is asked once more, in a fresh process, and only a file
+    that crashes the parser twice is reported (:data:`CRASHED`). A worker killed from outside
+    (see :data:`OUTSIDE_SIGNALS`) says nothing about the file: it is asked again, up to
+    :data:`KILL_RETRIES` more times, and only then reported (:data:`KILLED`)."""
+    crashes = kills = 0
     with _lock:
-        ok, result, crashed = _ask(data, timeout)
-        if crashed:
-            ok, result, _ = _ask(data, timeout)
-    return ok, result
+        while True:
+            ok, result, death = _ask(data, timeout)
+            if death is None:
+                return ok, result
+            if death == "killed":
+                kills += 1
+                if kills > KILL_RETRIES:
+                    return False, f"{KILLED} ({result}) {kills} times in a row"
+            else:
+                crashes += 1
+                if crashes >= 2:
+                    return False, f"{CRASHED} ({result})"
 
 
-def _ask(data: bytes, timeout: float) -> tuple[bool, bytes | str, bool]:
-    """One request to the worker (started if needed): ``(ok, payload or reason, crashed)``."""
+def _ask(data: bytes, timeout: float) -> tuple[bool, bytes | str, str | None]:
+    """One request to the worker (started if needed): ``(ok, payload or reason, death)``, where
+    ``death`` is None (it answered), ``"crashed"`` or ``"killed"`` (the reason then says how:
+    ``signal 11``, ``exit code 1``)."""
     import time
 
     proc = _worker if _worker is not None and _worker.poll() is None else _start()
@@ -141,7 +167,7 @@ def _ask(data: bytes, timeout: float) -> tuple[bool, bytes | str, bool]:
         payload = _read_exact(proc.stdout.fileno(), n, deadline)
     except TimeoutError:
         shutdown()
-        return False, f"the MIDI parser did not finish within {timeout:g} s", False
+        return False, f"the MIDI parser did not finish within {timeout:g} s", None
     except (EOFError, OSError):
         try:
             code = proc.wait(timeout=5)
@@ -149,7 +175,8 @@ def _ask(data: bytes, timeout: float) -> tuple[bool, bytes | str, bool]:
             code = None
         shutdown()
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        return False, f"the MIDI parser crashed on this input ({how})", True
+        outside = code is not None and code < 0 and -code in OUTSIDE_SIGNALS
+        return False, how, "killed" if outside else "crashed"
     if status == b"K":
-        return True, payload, False
-    return False, payload.decode("utf-8", errors="replace"), False
+        return True, payload, None
+    return False, payload.decode("utf-8", errors="replace"), None
