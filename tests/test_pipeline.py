@@ -155,6 +155,14 @@ def test_crashing_and_hanging_inputs_are_quarantined(fx, tmp_path):
     assert "SIGKILL" in crash["reason"] and "2 times" in crash["reason"]
     assert sorted(_table(tmp_path / "out").column("location").to_pylist()) == sorted(small.good)
     assert summary.workers_replaced >= 3  # two crashes, one timeout
+    # Resuming tries the crashed input again (a worker may have been killed from outside),
+    # not the one over the time limit; it crashes again and stays quarantined, once.
+    before, table = S.read_quarantine(tmp_path / "out"), _table(tmp_path / "out")
+    again = tokenize(small.archive, tmp_path / "out", captions=small.captions, workers=2,
+                     shard_size=3, timeout=4, transform=M.crash_or_hang, progress=False)
+    assert again.retried == 1 and again.resumed == again.inputs - 1
+    assert S.read_quarantine(tmp_path / "out") == before
+    assert _table(tmp_path / "out").equals(table)
 
 
 def test_sigkill_then_rerun_gives_the_same_shards(tmp_path):

@@ -12,7 +12,7 @@ def _cmd_tokenize(args) -> int:
     from pathlib import Path
 
     from ..data import shards
-    from ..data.pipeline import tokenize
+    from ..data.pipeline import retryable, tokenize
 
     summary = tokenize(_source(args), args.out, tokenizer=args.tokenizer, captions=args.captions,
                        split=args.split, limit=args.limit, workers=args.workers,
@@ -26,6 +26,10 @@ def _cmd_tokenize(args) -> int:
         print(summary)
         if summary.rejected:
             print(f"quarantine: {Path(args.out) / shards.QUARANTINE}")
+            again = sum(map(retryable, shards.read_quarantine(args.out)))
+            if again:
+                print(f"{again} of them because a process died on them (a crash, or killed "
+                      "from outside): the same command tries them again")
     return 0
 
 

@@ -45,13 +45,20 @@ malformed (``MidiParseError``...), empty (``EmptyScoreError``), over the size or
 (:class:`TokenizeTimeoutError`: the worker is killed and replaced), or a worker process dying
 on it (:class:`WorkerCrashError`: the worker is replaced and the input retried once in a fresh
 one, then quarantined if it kills that one too). Inputs queued behind a dead worker go back to
-the queue. Every input is counted once: as a row or as a quarantine line.
+the queue. A parser process (:mod:`symbolic.sandbox`) killed from outside is replaced and the
+file asked again; one that crashes on a file twice makes it a ``MidiParseError``. Every input
+is counted once: as a row or as a quarantine line.
 
 **Resume.** Running the same command again reads the manifest, skips finished shards (their
 inputs are not parsed again; an archive is read through) and does the rest; a run killed at
 any point (SIGKILL included) loses at most the shards in progress. A different source,
 tokenizer or shard size in the same folder is refused (:class:`RunMismatchError`) unless
-``overwrite``.
+``overwrite``. Inputs quarantined because a process died on them (:func:`retryable`: a worker,
+or the parser crashing or killed from outside, as when the OOM killer ends it) are tried again
+by every resumed run: a row once they load (their shard is written again under a new name),
+the same single quarantine line while they fail. A full disk (or quota, or file size limit)
+stops the run with :class:`DiskFullError`, naming the disk: every write is atomic, so the
+manifest and the shards it names stay whole, and the same command resumes once there is room.
 
 **Ray** (``backend="ray"``, ``pip install symbolic[ray]``): the same inputs, the same worker
 function and the same shard writer, with the tokenizing done by Ray Data ``map_batches`` tasks
@@ -68,6 +75,7 @@ is retried alone, then quarantined; any other task failure stops the run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import multiprocessing as mp
 import os
@@ -83,6 +91,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import (EmptyScoreError, FilteredError, InputTooLargeError, RunInProgressError,
                       RunMismatchError, SymbolicError, TokenizeTimeoutError, WorkerCrashError)
@@ -97,6 +107,8 @@ __all__ = [
     "TokenizeTimeoutError",
     "FilteredError",
     "RunMismatchError",
+    "DiskFullError",
+    "retryable",
     "tokenize_bytes",
     "DEFAULT_SHARD_SIZE",
     "DEFAULT_TIMEOUT",
@@ -580,7 +592,9 @@ class _RayPool:
 @dataclass
 class Summary:
     """What a run did. ``inputs`` counts every input of the source (rows + rejected);
-    ``resumed`` the inputs of shards finished by an earlier run, skipped this time."""
+    ``resumed`` the inputs of shards finished by an earlier run, skipped this time;
+    ``retried`` the inputs an earlier run quarantined because a process died on them
+    (:func:`retryable`), tried again this time."""
 
     out_dir: str
     inputs: int = 0
@@ -590,6 +604,7 @@ class Summary:
     tokens: int = 0
     shards: int = 0
     resumed: int = 0
+    retried: int = 0
     bytes: int = 0
     seconds: float = 0.0
     files_per_s: float = 0.0
@@ -614,6 +629,7 @@ class Summary:
                 f"; {self.tokens:,} tokens, {self.bytes / 1e6:.1f} MB "
                 f"({self.bytes_per_token:.2f} bytes/token)"
                 + (f"; {self.resumed} inputs resumed from earlier runs" if self.resumed else "")
+                + (f", {self.retried} quarantined ones retried" if self.retried else "")
                 + f"; this run {self.seconds:.1f} s, {self.files_per_s:.1f} files/s, "
                 f"{self.tokens_per_s:,.0f} tokens/s ({self.backend}, {self.workers} workers"
                 + (f", {self.workers_replaced} replaced" if self.workers_replaced else "") + ")"
@@ -623,8 +639,10 @@ class Summary:
 class _Assembler:
     """Collect results per shard; write and commit each shard once every input is in."""
 
-    def __init__(self, manifest: S.Manifest, sch, shard_size: int, bar=None):
+    def __init__(self, manifest: S.Manifest, sch, shard_size: int, bar=None,
+                 retry: dict[int, set[int]] | None = None):
         self.m, self.schema, self.shard_size, self.bar = manifest, sch, shard_size, bar
+        self.retry = retry or {}  # finished shard -> its quarantined inputs to try again
         self.pending: dict[int, dict[int, object]] = {}
         self.info: dict[int, tuple] = {}  # index -> (location, hash, meta)
         self.total: int | None = None
@@ -665,27 +683,60 @@ class _Assembler:
         for k in list(self.pending):
             self._flush(k)
 
+    def _expected(self, k: int) -> int:
+        """How many entries shard ``k`` waits for: its inputs, or, for a shard finished by an
+        earlier run, the quarantined inputs this run retries."""
+        if self.m.done(k):
+            return sum(1 for i in self.retry.get(k, ()) if self.total is None or i < self.total)
+        if self.total is None:
+            return self.shard_size
+        return max(0, min(self.shard_size, self.total - k * self.shard_size))
+
     def _flush(self, k: int) -> None:
         entries = self.pending.get(k)
-        if entries is None:
-            return
-        n = self.shard_size if self.total is None else \
-            max(0, min(self.shard_size, self.total - k * self.shard_size))
-        if len(entries) < n:
+        if entries is None or len(entries) < self._expected(k):
             return
         del self.pending[k]
-        ordered = [entries[i] for i in sorted(entries)]
-        rows = [e for e in ordered if isinstance(e, S.Row)]
-        rejected = [e for e in ordered if isinstance(e, S.Rejected)]
-        name = f"{S.DATA_DIR}/{S.shard_name(k)}"
-        size = 0
-        if rows:
-            size = S.write_table_atomic(S.build_table(rows, self.schema), self.m.out_dir / name)
-        self.m.commit(k, {"file": name if rows else None, "first_index": k * self.shard_size,
-                          "inputs": len(ordered), "rows": len(rows),
-                          "tokens": int(sum(len(r.ids) for r in rows)), "bytes": size,
-                          "rejected": [r.to_json(k) for r in rejected]})
+        rows = [entries[i] for i in sorted(entries) if isinstance(entries[i], S.Row)]
+        rejected = [entries[i].to_json(k) for i in sorted(entries)
+                    if isinstance(entries[i], S.Rejected)]
+        table = S.build_table(rows, self.schema) if rows else None
+        inputs = len(entries)
+        old = self.m.shards.get(str(k))
+        if old is not None:  # retried inputs of a finished shard: merge with what it holds
+            rejected = sorted([r for r in old["rejected"] if r["index"] not in entries]
+                              + rejected, key=lambda r: r["index"])
+            inputs = old["inputs"]
+            if table is None:  # none of them loads yet: its rows and file stay as they are
+                self.m.commit(k, {**old, "rejected": rejected})
+                self.written += 1
+                return
+            if old["file"]:
+                kept = pq.read_table(self.m.out_dir / old["file"], schema=self.schema)
+                table = pa.concat_tables([kept, table]).sort_by("index")
+        self._commit(k, table, rejected, inputs, old)
         self.written += 1
+
+    def _commit(self, k: int, table, rejected: list[dict], inputs: int, old: dict | None) -> None:
+        """Write shard ``k`` and record it in the manifest. A shard written again (retried
+        inputs) goes to a new file name, and its old file is removed only once the manifest
+        names the new one: a kill in between leaves the old record whole (the new file,
+        listed nowhere, is removed on resume) and no row can be counted twice."""
+        generation = 0 if old is None else old.get("generation", 0) + 1
+        name = f"{S.DATA_DIR}/{S.shard_name(k, generation)}"
+        size = 0
+        if table is not None:
+            size = S.write_table_atomic(table, self.m.out_dir / name)
+        record = {"file": name if table is not None else None,
+                  "first_index": k * self.shard_size, "inputs": inputs,
+                  "rows": 0 if table is None else table.num_rows,
+                  "tokens": 0 if table is None else int(table["n_tokens"].to_numpy().sum()),
+                  "bytes": size, "rejected": rejected}
+        if generation:
+            record["generation"] = generation
+        self.m.commit(k, record)
+        if old is not None and old["file"] and old["file"] != record["file"]:
+            (self.m.out_dir / old["file"]).unlink(missing_ok=True)
 
     def _tick(self) -> None:
         if self.bar is None:
@@ -757,13 +808,13 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     config = _run_config(src, tokenizer, tok, shard_size=shard_size, max_notes=max_notes,
                          max_bytes=max_bytes, transform=transform)
     out = Path(out_dir)
-    with run_lock(out):
+    with _disk_full_is_an_error(out), run_lock(out):
         manifest = _open_run(out, config, tok, overwrite=overwrite)
-        tok_path = out / S.TOKENIZER
+        retry = _retries(manifest, shard_size)
+        resumed = sum(r["inputs"] for r in manifest.shards.values()) - sum(map(len, retry.values()))
         dtype, width = T.id_dtype(tok), config["tokenizer"]["width"]
         sch = S.schema(dtype, width=width, captions=src.captions is not None)
-        resumed = sum(r["inputs"] for r in manifest.shards.values())
-        asm = _Assembler(manifest, sch, shard_size, None)
+        asm = _Assembler(manifest, sch, shard_size, None, retry)
 
         def start_bar():  # after the workers: a forked worker must not inherit tqdm's thread
             if progress:
@@ -774,22 +825,48 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
 
         opts = _Options(max_notes=max_notes, sandbox=sandbox, transform=transform, fast=fast)
         if backend == "local":
-            pool = _LocalPool(max(1, workers), tok, str(tok_path), opts, timeout=timeout,
-                              prefetch=prefetch, start_method=start_method)
+            pool = _LocalPool(max(1, workers), tok, str(out / S.TOKENIZER), opts,
+                              timeout=timeout, prefetch=prefetch, start_method=start_method)
             pool.on_start = start_bar
         else:
             pool = _RayPool(workers, tok.to_dict(), T.fingerprint(tok), opts, address=address,
                             dtype=dtype, width=width)
             start_bar()
         t0 = time.perf_counter()
-        _drive(pool, _tasks(src, asm, manifest.done, shard_size), asm)
-        seconds = time.perf_counter() - t0
-        summary = _summarize(manifest, asm, out, seconds=seconds, resumed=resumed,
-                             replaced=getattr(pool, "replaced", 0), backend=backend,
-                             workers=workers or 0)
+
+        def skip(i: int) -> bool:  # inputs of finished shards, but for the retried ones
+            return manifest.done(i // shard_size) and i not in retry.get(i // shard_size, ())
+
+        _drive(pool, _tasks(src, asm, skip), asm)
+        summary = _summarize(manifest, asm, out, seconds=time.perf_counter() - t0,
+                             resumed=resumed, replaced=getattr(pool, "replaced", 0),
+                             backend=backend, workers=workers or 0)
         manifest.finish(asm.total if asm.total is not None else summary.inputs,
                         {k: v for k, v in summary.to_dict().items() if k != "out_dir"})
         return summary
+
+
+def retryable(rejected: dict) -> bool:
+    """Whether a quarantine line records a process dying rather than the input's verdict: a
+    worker that died on it (:class:`WorkerCrashError`), or the parser sandbox crashing on it
+    or killed from outside (:data:`symbolic.sandbox.CRASHED`, :data:`~symbolic.sandbox.KILLED`).
+    A resumed run tries such inputs again."""
+    from ..sandbox import CRASHED, KILLED
+
+    if rejected.get("error") == WorkerCrashError.__name__:
+        return True
+    return rejected.get("error") == "MidiParseError" and \
+        str(rejected.get("reason", "")).startswith((CRASHED, KILLED))
+
+
+def _retries(manifest: S.Manifest, shard_size: int) -> dict[int, set[int]]:
+    """Finished shard -> the indices of its :func:`retryable` quarantined inputs."""
+    out: dict[int, set[int]] = {}
+    for k, record in manifest.shards.items():
+        redo = {r["index"] for r in record["rejected"] if retryable(r)}
+        if redo:
+            out[int(k)] = redo
+    return out
 
 
 def _run_config(src: Source, tokenizer, tok, *, shard_size: int, max_notes, max_bytes: int,
@@ -833,11 +910,70 @@ def run_lock(out: Path):
             raise RunInProgressError(f"another tokenize run (pid {holder}) is writing this "
                                      "folder; wait for it to end or use another folder",
                                      out) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        try:  # the pid only helps the message of a refused run: a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        except OSError:
+            pass
         yield
     finally:
         os.close(fd)
+
+
+class DiskFullError(SymbolicError, OSError):
+    """The disk holding a run's output folder filled up (or a write went over the system's
+    file size limit). The shards finished before it are kept; run again once there is room."""
+
+
+_DISK_FULL = {errno.ENOSPC: "is full", errno.EDQUOT: "is over your quota",
+              errno.EFBIG: "refused a file this large (the file size limit, ulimit -f)"}
+
+
+def _disk_full_errno(e: OSError) -> int | None:
+    if e.errno in _DISK_FULL:
+        return e.errno
+    if "No space left on device" in str(e):  # pyarrow's IO errors carry the text only
+        return errno.ENOSPC
+    return None
+
+
+def _disk_of(path: Path) -> str:
+    """``'/dev/vdb mounted at /data'``: the file system holding ``path``."""
+    mount = Path(os.path.abspath(path))
+    while not os.path.ismount(mount) and mount != mount.parent:
+        mount = mount.parent
+    device = None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as f:
+            for line in f:  # the last mount on a point is the one in use
+                fields = line.split()
+                if len(fields) > 1 and fields[1] == str(mount):
+                    device = fields[0]
+    except OSError:
+        pass
+    return f"{device} mounted at {mount}" if device else f"the disk mounted at {mount}"
+
+
+@contextlib.contextmanager
+def _disk_full_is_an_error(out: Path):
+    """Turn a write refused for lack of room into one :class:`DiskFullError` that names the
+    disk, says how much is free and what was kept (every write is atomic, so the manifest
+    and every shard it names are whole)."""
+    try:
+        yield
+    except OSError as e:
+        code = _disk_full_errno(e)
+        if code is None or isinstance(e, SymbolicError):
+            raise
+        try:
+            free = shutil.disk_usage(out).free
+            free = f"{free / 1e6:,.1f} MB free" if free >= 1e6 else f"{free // 1000} kB free"
+            kept = len(S.Manifest.read(out).shards)
+        except (OSError, SymbolicError):
+            free, kept = "free space unknown", 0
+        raise DiskFullError(f"{_disk_of(out)} {_DISK_FULL[code]} ({free}); the {kept} finished "
+                            "shards are kept: make room and run the same command again to "
+                            "resume", out) from None
 
 
 def _open_run(out: Path, config: dict, tok, *, overwrite: bool) -> S.Manifest:
@@ -861,22 +997,29 @@ def _open_run(out: Path, config: dict, tok, *, overwrite: bool) -> S.Manifest:
         manifest = S.Manifest.create(out, config)
     data_dir = out / S.DATA_DIR
     data_dir.mkdir(exist_ok=True)
-    for stale in data_dir.glob(".*.tmp"):
+    # What a killed or failed run left: temporary files, and shard files the manifest does
+    # not name (written, never committed; a shard written again under a new name).
+    named = {Path(r["file"]).name for r in manifest.shards.values() if r["file"]}
+    for stale in [*data_dir.glob(".*.tmp"), *out.glob(".*.tmp"), out / (S.TOKENIZER + ".tmp"),
+                  *(p for p in data_dir.glob("shard-*.parquet") if p.name not in named)]:
         stale.unlink(missing_ok=True)
     tok_path = out / S.TOKENIZER
     if not tok_path.is_file():
-        T.save(tok, tok_path, overwrite=True)
+        try:
+            T.save(tok, tok_path, overwrite=True)
+        finally:  # a full disk leaves its temporary file behind
+            (out / (S.TOKENIZER + ".tmp")).unlink(missing_ok=True)
     return manifest
 
 
-def _tasks(src: Source, asm: _Assembler, done: Callable[[int], bool],
-           shard_size: int) -> Iterator[tuple]:
-    """``(index, location, bytes)`` of every input whose shard is not done; inputs that come
-    with an error are quarantined at once, and the assembler learns where the source ends."""
+def _tasks(src: Source, asm: _Assembler, skip: Callable[[int], bool]) -> Iterator[tuple]:
+    """``(index, location, bytes)`` of every input not to ``skip`` (those of finished shards,
+    but for retried ones); inputs that come with an error are quarantined at once, and the
+    assembler learns where the source ends."""
     n = 0
-    for index, item in src.items(want=lambda i: not done(i // shard_size)):
+    for index, item in src.items(want=lambda i: not skip(i)):
         n = index + 1
-        if done(index // shard_size):
+        if skip(index):
             continue
         if item.error is not None:
             asm.reject_now(index, item.location, item.hash, item.error)
@@ -889,8 +1032,9 @@ def _tasks(src: Source, asm: _Assembler, done: Callable[[int], bool],
 def _drive(pool, tasks: Iterator[tuple], asm: _Assembler) -> None:
     """Run every task through ``pool`` into ``asm``, until each shard is written."""
     try:
-        for result in pool.run(tasks):
-            asm.add(result)
+        with contextlib.closing(pool.run(tasks)) as results:  # workers stop if a write fails
+            for result in results:
+                asm.add(result)
         for k in list(asm.pending):  # shards whose last results came after the source ended
             asm._flush(k)
     finally:
@@ -910,6 +1054,7 @@ def _summarize(manifest: S.Manifest, asm: _Assembler, out: Path, *, seconds: flo
     return Summary(
         out_dir=str(out), inputs=totals["inputs"], rows=totals["rows"], rejected=totals["rejected"],
         errors=dict(errors), tokens=totals["tokens"], shards=totals["shards"], resumed=resumed,
+        retried=sum(map(len, asm.retry.values())),
         bytes=totals["bytes"], seconds=seconds,
         files_per_s=asm.inputs / seconds if seconds else 0.0,
         tokens_per_s=asm.tokens / seconds if seconds else 0.0,

@@ -33,7 +33,9 @@ Shards load with pyarrow, pandas, ``datasets.load_dataset("parquet", data_files=
 
 Writes are atomic: a shard is written to a temporary name and renamed; then the manifest,
 also written whole and renamed, records it. A shard file the manifest does not list is
-unfinished work and is written again on resume.
+unfinished work: a resumed run removes it and writes the shard again. A shard written again
+(inputs retried on resume) gets a new name (:func:`shard_name`), and the old file goes once
+the manifest names the new one.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ __all__ = [
     "Rejected",
     "build_table",
     "write_table_atomic",
+    "write_text_atomic",
     "write_json_atomic",
     "Manifest",
     "read_manifest",
@@ -83,8 +86,11 @@ _ARROW = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64(), "b
           "list<int64>": pa.list_(pa.int64())}
 
 
-def shard_name(k: int) -> str:
-    return f"shard-{k:05d}.parquet"
+def shard_name(k: int, generation: int = 0) -> str:
+    """``shard-00007.parquet``; a shard written again (inputs retried on resume) gets a new
+    name per generation (``shard-00007-1.parquet``), so the file the manifest names is never
+    overwritten in place."""
+    return f"shard-{k:05d}.parquet" if not generation else f"shard-{k:05d}-{generation}.parquet"
 
 
 def schema(id_dtype, *, width: int | None = None, captions: bool = False) -> pa.Schema:
@@ -225,29 +231,46 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> int:
-    """Write ``table`` as Parquet (zstd) to a temporary name, fsync, rename; return its bytes."""
+    """Write ``table`` as Parquet (zstd) to a temporary name, fsync, rename; return its bytes.
+    A failed write (a full disk) removes its temporary file and leaves ``path`` as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", compression_level=3,
-                   row_group_size=ROW_GROUP, use_dictionary=["location", "warning", "key",
-                                                             "time_signature", "tempo_word",
-                                                             "duration_word"],
-                   write_statistics=["index", "n_tokens", "n_notes"])
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd", compression_level=3,
+                       row_group_size=ROW_GROUP, use_dictionary=["location", "warning", "key",
+                                                                 "time_signature", "tempo_word",
+                                                                 "duration_word"],
+                       write_statistics=["index", "n_tokens", "n_notes"])
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
     return path.stat().st_size
 
 
-def write_json_atomic(obj, path: Path) -> None:
+def write_text_atomic(text: str, path: Path, *, fsync: bool = True) -> None:
+    """Write ``text`` to a temporary name beside ``path`` and rename it there; a failed write
+    removes the temporary file and leaves ``path`` as it was."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        _fsync_dir(path.parent)
+
+
+def write_json_atomic(obj, path: Path) -> None:
+    write_text_atomic(json.dumps(obj, indent=1, ensure_ascii=False), path)
 
 
 # --------------------------------------------------------------------------------- manifest
@@ -310,9 +333,8 @@ class Manifest:
         write_json_atomic(self.data, self.out_dir / MANIFEST)
         lines = [json.dumps(r, ensure_ascii=False) for k in sorted(self.shards, key=int)
                  for r in self.shards[k].get("rejected", [])]
-        tmp = self.out_dir / f".{QUARANTINE}.{os.getpid()}.tmp"
-        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        os.replace(tmp, self.out_dir / QUARANTINE)
+        write_text_atomic("".join(line + "\n" for line in lines), self.out_dir / QUARANTINE,
+                          fsync=False)
 
     def schema(self) -> pa.Schema:
         """The schema of this run's shards (from its settings)."""
