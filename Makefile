@@ -10,7 +10,10 @@ install:
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e ".[dev]"
 
-demo: install
+# Said first: the quiet install is the long silent part of a first run.
+demo:
+	@echo "make demo: installing torch (CPU) and symbolic first, quietly (2-3 minutes on a fresh machine, 10-20 s once installed), then composing: about 5 s on two idle cores, with a progress bar"
+	@$(MAKE) --no-print-directory install
 	$(PYTHON) -m symbolic demo --out out/demo
 
 test: install

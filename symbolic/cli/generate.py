@@ -24,13 +24,19 @@ def cmd_demo(args) -> int:
     from ..io import save
 
     out = Path(args.out)
+    first, last = _bar_range(args.infill_bars, "--infill-bars")
+    # Said before the work starts, so that a first run is never a silent wait; the bars
+    # below (stderr) count the sampling steps.
+    print(f"composing {args.bars} bars over {args.chords!r} with the shipped GETDiff model, "
+          f"then regenerating {args.infill_track} in bars {first}-{last} ({args.steps} "
+          "sampling steps per window; about 5 s on two idle CPU cores)", file=sys.stderr,
+          flush=True)
     t0 = time.time()
     song = compose(args.chords, bars=args.bars, steps=args.steps, seed=args.seed,
-                   device=args.device)
+                   device=args.device, progress=True)
     t1 = time.time()
-    first, last = _bar_range(args.infill_bars, "--infill-bars")
     redo = infill(song, tracks=[args.infill_track], bars=(first, last), chords="markers",
-                  steps=args.steps, seed=args.seed + 1, device=args.device)
+                  steps=args.steps, seed=args.seed + 1, device=args.device, progress=True)
     t2 = time.time()
     print(f"composed {args.bars} bars over {args.chords!r} in {t1 - t0:.1f} s; "
           f"regenerated {args.infill_track} in bars {first}-{last} in {t2 - t1:.1f} s\n")
