@@ -39,9 +39,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
                "secondary", "fill", "fills", "alto", "tenor"),
     "piano": ("piano", "accompaniment", "acc", "accomp", "keys", "keyboard", "left hand", "lh",
               "comp", "chords", "pno"),
+    "bass": ("bass", "bassline", "bass line", "el. bass", "electric bass", "bass guitar",
+             "synth bass", "contrabass", "double bass", "basso", "bs"),
+    "other": ("other", "context"),
 }
-#: GM programs per part name (lower case): pianos, chromatic percussion and organs -> piano.
-PROGRAMS: dict[str, tuple[int, ...]] = {"piano": tuple(range(0, 24))}
+#: GM programs per part name (lower case): pianos, chromatic percussion and organs -> piano;
+#: basses (32-39) -> bass; every other pitched program but sound effects (guitars, strings,
+#: ensembles, brass, reeds, pipes, synth leads and pads, ethnic, percussive) -> other, the
+#: context-only part of models that have one.
+PROGRAMS: dict[str, tuple[int, ...]] = {
+    "piano": tuple(range(0, 24)),
+    "bass": tuple(range(32, 40)),
+    "other": tuple(range(24, 32)) + tuple(range(40, 120)),
+}
 
 _WORD_ALIAS_MIN = 4  # shorter aliases ('rh', 'acc') only match a whole name, not a word in it
 

@@ -128,15 +128,25 @@ def model():
     return gd.load()
 
 
-def test_shipped_weights_are_small_and_load(model):
+@pytest.fixture(scope="module")
+def prev():
+    """The previous shipped model (POP909's three parts), which the 3-track grids fit."""
+    return gd.load("getdiff-pop909")
+
+
+def test_shipped_weights_are_small_and_load(model, prev):
     from symbolic.models import pretrained_path
 
     size = (pretrained_path(gd.DEFAULT_NAME) / "model.safetensors").stat().st_size
     assert size < 25e6
-    assert model.tracks == ["MELODY", "BRIDGE", "PIANO"]
+    assert model.tracks == ["MELODY", "BRIDGE", "BASS", "PIANO", "OTHER"]
+    assert model.context_tracks == ["OTHER"] and set(model.role_stats) == {
+        "MELODY", "BRIDGE", "BASS", "PIANO"}
+    assert prev.tracks == ["MELODY", "BRIDGE", "PIANO"] and prev.context_tracks == []
 
 
-def test_sampling_fills_targets_only_and_is_seeded(model, valid_songs):
+def test_sampling_fills_targets_only_and_is_seeded(prev, valid_songs):
+    model = prev
     rng = np.random.default_rng(3)
     b = gd.training_batch(valid_songs, rng, batch=4, bars=8, width=128, n_tracks=3,
                           scenario="span")
@@ -241,22 +251,27 @@ def test_infill_regenerates_the_whole_region_and_keeps_the_rest(model, pop909_ro
             n for n in old if not lo <= n[0] < hi)  # the bars around it kept, note for note
 
 
-def test_infill_adds_a_missing_track_and_names_unmappable_ones(model):
+def test_infill_adds_a_missing_track_and_names_every_other_use(model, prev):
     chorale = symbolic.load("corpus:bach/bwv66.6")  # Soprano, Alto, Tenor, Bass
-    mapping = map_tracks(chorale, model.tracks)
-    assert mapping == ["MELODY", "BRIDGE", "BRIDGE", None]
+    assert map_tracks(chorale, prev.tracks) == ["MELODY", "BRIDGE", "BRIDGE", None]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = infill(chorale, tracks=["piano"], model=model, steps=4, seed=0)
-    assert any("'Bass'" in str(w.message) and "track_map" in str(w.message) for w in caught)
+    msg = " ".join(str(w.message) for w in caught)
+    # one message: the second voice on BRIDGE is heard as context, the new piano is written
+    assert "'Tenor' -> OTHER" in msg and "'Bass' -> BASS" in msg and "new track -> PIANO" in msg
+    assert "--map" in msg
     assert [t.name for t in out.tracks] == ["Soprano", "Alto", "Tenor", "Bass", "piano"]
     for a, b in zip(chorale.to("tick").tracks, out.tracks):
         assert _notes(a) == _notes(b)
     assert len(out.tracks[-1].notes) > 0
     with pytest.raises(TrackMappingError, match="drums"):
         infill(chorale, tracks=["drums"], model=model)
+    with pytest.raises(TrackMappingError, match="OTHER|writes"):
+        infill(chorale, tracks=["other"], model=model)
     out2 = infill(chorale, tracks=["piano"], model=model, steps=2, track_map={"Bass": "piano"})
     assert len(out2.tracks) == 4  # the bass became the piano track's context and target
+    assert _notes(out2.tracks[0]) == _notes(chorale.to("tick").tracks[0])
 
 
 def test_user_chords_override_recognized_ones(model):
@@ -269,7 +284,9 @@ def test_user_chords_override_recognized_ones(model):
 
 def test_compose_from_chords_alone(model):
     song = compose("C | G | Am | F", bars=12, model=model, steps=4, seed=0)
-    assert [t.name for t in song.tracks] == ["melody", "bridge", "piano"]
+    assert [t.name for t in song.tracks] == ["melody", "bridge", "bass", "piano"]
+    assert all(len(t.notes) for t in song.tracks)  # every part plays (density from training)
+    assert len({n.velocity for t in song.tracks for n in t.notes}) > 1  # not one velocity
     assert song.end() <= 12 * 4 * 480 + 52 * 120  # 12 bars, plus a last note's tail
     marks = [m.text for m in song.markers]
     assert marks[:5] == ["chord:C:maj", "chord:G:maj", "chord:A:min", "chord:F:maj",
@@ -294,7 +311,8 @@ def test_progressions_parse():
         parse_progression("C Hmaj")
 
 
-def test_long_pieces_are_generated_window_by_window(model):
+def test_long_pieces_are_generated_window_by_window(prev):
+    model = prev
     k = 3
     n_bars, per = 20, 16
     tok = np.zeros((8, n_bars * per), dtype=np.int64)

@@ -88,8 +88,9 @@ def _sampling_args(p) -> None:
     p.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free chord guidance weight (1: none)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--order", choices=("confidence", "random"), default="confidence",
-                   help="which drawn cells each step keeps (default confidence)")
+    p.add_argument("--order", choices=("random", "confidence", "noisy"), default="random",
+                   help="which drawn cells each step keeps (default random: MDLM's exact "
+                        "order; confidence drones on one pitch)")
     p.add_argument("--model", default=None, help="model folder (default: shipped weights)")
     p.add_argument("--device", default="auto")
     p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
@@ -174,8 +175,11 @@ def add_train_arguments(p) -> None:
     from ..models.getdiff.settings import Settings
 
     d = Settings()
-    p.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-pop909: "
+    p.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-band: "
                                                  "the shipped one)")
+    p.add_argument("--vocab", default=d.vocab, choices=("band", "pop909"),
+                   help="grid vocabulary: band (MELODY, BRIDGE, BASS, PIANO + OTHER context; "
+                        "the shipped model) or pop909 (the three POP909 parts)")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step of the --steps schedule (multiple of 50)")
@@ -197,7 +201,8 @@ def add_train_arguments(p) -> None:
 def run_train(args) -> int:
     from ..models.getdiff import Settings, train
 
-    settings = Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+    settings = Settings(vocab=args.vocab, steps=args.steps, batch=args.batch, lr=args.lr,
+                        seed=args.seed,
                         dim=args.dim, depth=args.depth, heads=args.heads,
                         window_bars=args.window_bars, threads=args.threads or None)
     info = train(settings, args.out, device=args.device, stop_at=args.stop_at,

@@ -61,9 +61,12 @@ class GridSong:
 def _encode_pop909_song(pop, i: int, vocab):
     from ..representations import grid as gr
 
+    from .pop909 import band_parts
+
     song = pop.song(i)
     chords = gr.chords_from_labels(*song.chord_ticks(), song.chords.labels)
-    return gr.encode(song.score, vocab=vocab, bar_ticks=song.bar_ticks(), chords=chords)
+    score = band_parts(song.score) if "BASS" in vocab.track_names else song.score
+    return gr.encode(score, vocab=vocab, bar_ticks=song.bar_ticks(), chords=chords)
 
 
 def _read_cache(cache) -> list[GridSong]:

@@ -21,11 +21,13 @@ from typing import Iterator
 import numpy as np
 import symusic
 
-from ..errors import DataNotFoundError, ParseError
+from .. import checks
+from ..errors import ArgumentError, DataNotFoundError, ParseError
 from ..timeline import seconds_to_ticks
 from . import corpus_path
 
-__all__ = ["Pop909", "Pop909Song", "Segments", "SPLITS", "split_of", "song_ids"]
+__all__ = ["Pop909", "Pop909Song", "Segments", "SPLITS", "split_of", "song_ids", "split_bass",
+           "band_parts"]
 
 N_SONGS = 909
 SPLITS = {"train": range(1, 838), "valid": range(838, 874), "test": range(874, 910)}
@@ -37,7 +39,7 @@ def split_of(song_id: int) -> str:
     for name, ids in SPLITS.items():
         if song_id in ids:
             return name
-    raise ValueError(f"POP909 song ids are 1..{N_SONGS}, got {song_id}")
+    raise ArgumentError(f"POP909 song ids are 1..{N_SONGS}, got {song_id!r}", "song_id")
 
 
 def song_ids(split: str | None = None) -> list[int]:
@@ -45,7 +47,8 @@ def song_ids(split: str | None = None) -> list[int]:
     if split in (None, "all"):
         return list(range(1, N_SONGS + 1))
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose from {sorted(SPLITS)} or 'all'")
+        raise ArgumentError(f"unknown split {split!r}; choose from {sorted(SPLITS)} or 'all'",
+                            "split")
     return list(SPLITS[split])
 
 
@@ -133,7 +136,7 @@ class Pop909:
         self.root = corpus_path("pop909", path)
 
     def folder(self, song_id: int) -> Path:
-        return self.root / f"{int(song_id):03d}"
+        return self.root / f"{checks.integer('song_id', song_id, 1, N_SONGS):03d}"
 
     def available(self, split: str | None = None) -> list[int]:
         """Song ids of ``split`` that are present on disk."""
@@ -143,7 +146,8 @@ class Pop909:
         """The score of one song, without reading annotations."""
         from ..io import load
 
-        path = self.folder(song_id) / f"{int(song_id):03d}.mid"
+        folder = self.folder(song_id)
+        path = folder / f"{folder.name}.mid"
         if not path.is_file():
             raise DataNotFoundError("POP909 song file not found", path)
         return load(path)
@@ -173,3 +177,40 @@ class Pop909:
 
     def __len__(self) -> int:
         return len(self.available())
+
+
+def split_bass(track, *, below: int = 55):
+    """``(bass, rest)``: copies of ``track`` with, in ``bass``, the lowest note of every onset
+    (notes starting on the same tick) when it lies below ``below`` (G3), and every other note
+    in ``rest``. Vectorized; nothing is lost or added."""
+    n = track.notes.numpy()
+    order = np.lexsort((n["pitch"], n["time"]))
+    t = n["time"][order]
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = t[1:] != t[:-1]
+    is_bass = np.zeros(len(t), dtype=bool)
+    is_bass[order] = first & (n["pitch"][order] < below)
+    out = []
+    for keep in (is_bass, ~is_bass):
+        part = track.copy()
+        part.notes = type(track.notes).from_numpy(*(n[k][keep] for k in
+                                                    ("time", "duration", "pitch", "velocity")))
+        out.append(part)
+    return out[0], out[1]
+
+
+def band_parts(score):
+    """A POP909 score (MELODY, BRIDGE, PIANO) as the band model's parts: MELODY and BRIDGE as
+    they are, the PIANO split into BASS, its lowest line (:func:`split_bass`),
+    and PIANO, the rest. POP909 has no bass track; this derivation is what the band model
+    learns BASS from, so its basses are piano left hands: roots and fifths on the beat,
+    arpeggio bottoms, rarely the walking or syncopated lines of a bass player."""
+    out = score.copy()
+    out.tracks = [t for t in score.tracks if t.name.upper() != "PIANO"]
+    for t in score.tracks:
+        if t.name.upper() == "PIANO":
+            bass, rest = split_bass(t)
+            bass.name, rest.name = "BASS", "PIANO"
+            out.tracks.append(bass)
+            out.tracks.append(rest)
+    return out

@@ -234,7 +234,9 @@ def _r(a: int, b: int) -> tuple[int, ...]:
 #: 32-39 or a track named bass; drums: any drum track; guitar: 24-31 and plucked ethnic
 #: 104-108; piano: piano, chromatic percussion, organ, percussive 112-119; strings: strings,
 #: ensemble, brass, pads, synth effects. Sound effects (120-127) have no grid track.
-#: ``pop909``: MELODY, BRIDGE and PIANO by track name (piano program).
+#: ``pop909``: MELODY, BRIDGE and PIANO by track name (piano program). ``band``: MELODY,
+#: BRIDGE, BASS, PIANO and OTHER by track name: the parts GETDiff's band model writes (OTHER is
+#: its context row: pitched tracks that play none of the four parts).
 TRACK_MAPS: dict[str, TrackMap] = {
     "getmusic": TrackMap((
         GridTrack("lead", 80, programs=_r(64, 87) + _r(109, 111),
@@ -250,6 +252,13 @@ TRACK_MAPS: dict[str, TrackMap] = {
         GridTrack("BRIDGE", 0, names=("bridge",)),
         GridTrack("PIANO", 0, names=("piano",)),
     ), chord=True, name="pop909"),
+    "band": TrackMap((
+        GridTrack("MELODY", 0, names=("melody",)),
+        GridTrack("BRIDGE", 0, names=("bridge",)),
+        GridTrack("BASS", 33, names=("bass",)),
+        GridTrack("PIANO", 0, names=("piano",)),
+        GridTrack("OTHER", 48, names=("other",)),
+    ), chord=True, name="band"),
 }
 
 
@@ -1303,13 +1312,44 @@ def build_shipped_vocab(name: str, *, out_dir=None, progress: bool = True) -> Pa
                                 info={"sources": "POP909 train split (songs 1-837, annotated bars) "
                                                  "+ music21 Bach chorales train split",
                                       "recipe": recipe})
+    elif name == "band":
+        from ..data.pop909 import band_parts
+
+        parts = GridVocab.build(((band_parts(sc), bt) for sc, bt in pop_items()), "band",
+                                name="band", coverage=0.99, progress=progress)
+        vocab = _with_other_union(parts, info={
+            "sources": "POP909 train split (songs 1-837), annotated bars; PIANO split into "
+                       "BASS (its lowest line) and PIANO (symbolic.data.pop909.band_parts); "
+                       "OTHER: the union of the four parts' stacks", "recipe": recipe})
     else:
-        raise ValueError(f"no recipe for a shipped vocabulary {name!r}; choose pop909 or getmusic")
+        raise ValueError(f"no recipe for a shipped vocabulary {name!r}; choose pop909, getmusic "
+                         f"or band")
     return vocab.save(out_dir / f"grid-{name}.json")
 
 
-if __name__ == "__main__":  # python -m symbolic.representations.grid pop909 getmusic
+def _with_other_union(vocab: GridVocab, info: dict) -> GridVocab:
+    """``vocab`` with its OTHER slice replaced by every stack of the other tracks (ranked by
+    their summed counts): a context row that takes whatever any part plays."""
+    total: Counter = Counter()
+    for t in vocab.track_names:
+        if t == "OTHER":
+            continue
+        a, b = vocab.track_slices[t]
+        for tok, c in zip(vocab.tokens[a:b], vocab.counts[t] or [0] * (b - a)):
+            total[tok.split(":", 1)[1]] += c
+    stacks = {t: [tok.split(":", 1)[1] for tok in vocab.tokens[slice(*vocab.track_slices[t])]]
+              for t in vocab.track_names}
+    counts = dict(vocab.counts)
+    ranked = sorted(total.items(), key=lambda x: (-x[1], x[0]))
+    stacks["OTHER"] = [text for text, _ in ranked]
+    counts["OTHER"] = [c for _, c in ranked]
+    return GridVocab(vocab.name, stacks, resolution=vocab.resolution,
+                     durations=vocab.durations.tolist(), velocities=vocab.velocities.tolist(),
+                     counts=counts, track_map=vocab.track_map, info={**vocab.info, **info})
+
+
+if __name__ == "__main__":  # python -m symbolic.representations.grid pop909 getmusic band
     import sys
 
-    for arg in sys.argv[1:] or ["pop909", "getmusic"]:
+    for arg in sys.argv[1:] or ["pop909", "getmusic", "band"]:
         print(build_shipped_vocab(arg))

@@ -57,10 +57,12 @@ from ... import tracks as trk
 from ...errors import ArgumentError, TrackMappingError
 from ...representations import grid as gr
 from ...timeline import MetricGrid, bar_windows
+from . import controls as ctl
 from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
+from .plan import plan_message, plan_tracks
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
-           "generate_grids", "Region", "DEFAULT_CHORDS"]
+           "generate_grids", "Region", "Candidate", "DEFAULT_CHORDS"]
 
 #: infill's default chords: the score's chord markers, else chords recognized per beat.
 DEFAULT_CHORDS = ("markers", "beat")
@@ -100,28 +102,24 @@ def map_tracks(score: symusic.Score, model_tracks: list[str],
     return [None if k is None else model_tracks[k] for k in idx]
 
 
-def _target_track(name: str, score: symusic.Score, mapping, model_tracks) -> str:
-    k = trk.find_part(name, trk.parts_for(model_tracks))
-    if k is not None:
-        return model_tracks[k]
-    for tr, mt in zip(score.tracks, mapping):  # an input track's own name
-        if tr.name.strip().lower() == name.strip().lower() and mt is not None:
-            return mt
-    raise TrackMappingError(
-        f"track {name!r} is not one of the model's tracks ({', '.join(model_tracks)}) and no "
-        f"input track of that name maps to one; name a model track, or pass track_map="
-        f"{{{name!r}: {model_tracks[-1]!r}}}", "tracks")
-
-
-def _warn_unmapped(score, mapping, model_tracks, track_map) -> None:
-    left_out = {str(k).strip().lower() for k, v in (track_map or {}).items() if v is None}
-    for i, (tr, m) in enumerate(zip(score.tracks, mapping)):
-        if m is None and not left_out & {tr.name.strip().lower(), str(i)}:
-            warnings.warn(f"track {tr.name!r} (program {tr.program}"
-                          f"{', drums' if tr.is_drum else ''}) maps to none of the model's "
-                          f"tracks ({', '.join(model_tracks)}): kept unchanged, not used as "
-                          f"context; pass track_map={{{tr.name!r}: {model_tracks[-1]!r}}} to "
-                          f"use it", stacklevel=3)
+def _compose_targets(tracks, model) -> list[str]:
+    """The model tracks ``compose`` writes: ``tracks`` (part names or aliases), or every
+    track the model writes (not its context row)."""
+    writable = [t for t in model.tracks if t not in model.context_tracks]
+    if tracks is None:
+        return writable
+    names = [tracks] if isinstance(tracks, str) else list(tracks)
+    if not names:
+        raise ArgumentError("is empty: name at least one part to write", "tracks")
+    out = []
+    parts = trk.parts_for(model.tracks)
+    for name in names:
+        k = trk.find_part(str(name), parts)
+        if k is None or model.tracks[k] not in writable:
+            raise TrackMappingError(f"{name!r} is not a part the model writes "
+                                    f"({', '.join(writable)})", "tracks")
+        out.append(model.tracks[k])
+    return list(dict.fromkeys(out))
 
 
 # =============================================================================================
@@ -196,6 +194,25 @@ def _bar_positions(bar_first, n: int) -> np.ndarray:
     return np.arange(n) - bf[np.clip(bar, 0, len(bf) - 1)]
 
 
+def _window_controls(controls, todo, k, dev):
+    """The sampler's ``allowed`` (per track: bool ``[B, classes]`` or None) and ``density``
+    (``[B, K]``, NaN: free) for the pieces ``todo`` of a window (None: no controls)."""
+    if controls is None:
+        return None, None
+    dens = torch.tensor(np.stack([controls[i]["density"] for i in todo]), dtype=torch.float32,
+                        device=dev)
+    allowed = []
+    for j in range(k):
+        rows = [controls[i]["allowed"][j] for i in todo]
+        if all(r is None for r in rows):
+            allowed.append(None)
+            continue
+        n = next(len(r) for r in rows if r is not None)
+        allowed.append(torch.tensor(np.stack([np.ones(n, bool) if r is None else r
+                                              for r in rows]), device=dev))
+    return allowed, (None if torch.isnan(dens).all() else dens)
+
+
 def _window_batch(spans, j, todo, toks, rls, pos, k):
     """Window ``j`` of the pieces ``todo``, padded with EMPTY to the widest: tokens, roles and
     step-in-bar arrays."""
@@ -225,14 +242,18 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    bar_firsts: list[np.ndarray], *, steps: int = 16, temperature: float = 1.0,
                    top_p: float = 0.95, guidance: float = 1.0, seed: int = 0,
                    hop: int | None = None, window_bars: int | None = None,
-                   order: str = "confidence", progress: bool = False) -> list[np.ndarray]:
+                   order: str = "random", progress: bool = False,
+                   controls: list | None = None, scores: list | None = None) -> list[np.ndarray]:
     """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
 
     ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
     column of each bar plus ``N_i``). Windows of ``window_bars`` (default the model's) bars
     every ``hop`` (default half that) bars; the pieces' windows at the same position are
-    sampled as one batch (:func:`~symbolic.models.getdiff.sample`). Returns the completed
-    token arrays (source cells unchanged).
+    sampled as one batch (:func:`~symbolic.models.getdiff.sample`). ``controls[i]``: piece
+    ``i``'s ``{"density": [K] onsets per column (NaN: free), "allowed": [K] bool per onset
+    class or None}``. ``scores``: a list that receives each piece's model score (mean
+    log-probability per target cell, see :func:`~symbolic.models.getdiff.sample`). Returns the
+    completed token arrays (source cells unchanged).
     """
     from tqdm.auto import tqdm
 
@@ -246,6 +267,8 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     pos = [_bar_positions(bf, t.shape[1]) for bf, t in zip(bar_firsts, toks)]
     spans = [[(c0, c1) for _, _, c0, c1 in bar_windows(bf, wb, hop)] for bf in bar_firsts]
     gen = torch.Generator().manual_seed(int(seed))
+    total = np.zeros(len(toks))
+    cells = np.array([max(int((r[:k] == ROLE_TARGET).sum()), 1) for r in rls])
     n_win = max(len(s) for s in spans)
     bar = tqdm(total=n_win * steps, disable=not progress, unit="step", desc="generating")
     for j in range(n_win):
@@ -254,17 +277,23 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
         if not todo:
             bar.update(steps)
             continue
-        batch = (torch.from_numpy(a).to(dev) for a in _window_batch(spans, j, todo, toks, rls,
-                                                                   pos, k))
+        batch = [torch.from_numpy(a).to(dev) for a in _window_batch(spans, j, todo, toks, rls,
+                                                                   pos, k)]
+        allowed, dens = _window_controls(controls, todo, k, dev)
+        got: list = []
         out = sample(model, *batch, steps=steps, temperature=temperature, top_p=top_p,
-                     guidance=guidance, generator=gen, order=order,
-                     progress=bar).cpu().numpy()
+                     guidance=guidance, generator=gen, order=order, progress=bar,
+                     allowed=allowed, density=dens, scores=got).cpu().numpy()
+        n_t = (batch[1][:, :k] == ROLE_TARGET).sum((1, 2)).cpu().numpy()
         for r, i in enumerate(todo):
+            total[i] += got[r] * n_t[r]
             c0, c1 = spans[i][j]
             toks[i][:, c0:c1] = out[r, :, :c1 - c0]
             w = rls[i][:k, c0:c1]
             w[w == ROLE_TARGET] = ROLE_SOURCE  # generated: context for the next windows
     bar.close()
+    if scores is not None:
+        scores.extend((total / cells).tolist())
     return toks
 
 
@@ -272,33 +301,40 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
 # infill / compose
 # =============================================================================================
 
-def _regions(tracks, bars, regions, score, mapping, model_tracks, n_bars) -> list[Region]:
+def _regions(tracks, bars, regions, n_bars) -> list[tuple[str, int, int]]:
+    """(requested name, first, last) per region, checked against the score's ``n_bars``."""
     out = []
     for r in regions or ():
         if isinstance(r, Region):
-            t, first, last = r.track, r.first, r.last
+            out.append((r.track, r.first, r.last))
         else:
             t, (first, last) = r
-        out.append(Region(_target_track(t, score, mapping, model_tracks), int(first), int(last)))
+            out.append((t, first, last))
     if tracks is not None:
         if isinstance(tracks, str):
             tracks = [tracks]
-        first, last = (1, n_bars) if bars is None else (int(bars[0]), int(bars[1]))
-        out += [Region(_target_track(t, score, mapping, model_tracks), first, last)
-                for t in tracks]
+        if not len(tracks):
+            raise ArgumentError("is empty: name at least one track to generate", "tracks")
+        first, last = (1, n_bars) if bars is None else bars
+        out += [(t, first, last) for t in tracks]
     if not out:
         raise ArgumentError("nothing to generate: give tracks (and bars) or regions", "tracks")
-    for r in out:
-        if not 1 <= r.first <= r.last:
-            raise ArgumentError(f"must be 1 <= first <= last, got {r.first}-{r.last}", "bars")
-        if r.first > n_bars:
-            raise ArgumentError(f"bar {r.first} is past the end of the score ({n_bars} bars)",
+    checked = []
+    for t, first, last in out:
+        first = checks.integer("bars", first, 1, checks.MAX_BARS)
+        last = checks.integer("bars", last, 1, checks.MAX_BARS)
+        if first > last:
+            raise ArgumentError(f"must be 1 <= first <= last, got {first}-{last}", "bars")
+        if first > n_bars:
+            raise ArgumentError(f"bar {first} is past the end of the score ({n_bars} bars)",
                                 "bars")
-    return out
+        checked.append((str(t), first, min(last, n_bars)))
+    return checked
 
 
 def _prepare(score, model, mapping, chords, bar_ticks):
-    """Encode the mapped tracks of ``score`` as the model's grid."""
+    """Encode the tracks of ``score`` that ``mapping`` gives a model track as the model's
+    grid (tracks on one model track merge)."""
     vocab = gr.as_vocab(model.config["vocab"])
     view = symusic.Score(score.ticks_per_quarter)
     view.tempos = score.tempos
@@ -316,16 +352,20 @@ def _prepare(score, model, mapping, chords, bar_ticks):
     return g, mg
 
 
-def _score_in(score):
-    """A tick-time Score from a Score or anything :func:`symbolic.load` reads, within
-    :data:`symbolic.limits.DEFAULT` (a Score built in code is checked like a loaded file)."""
+def _score_in(score, bar_ticks=None):
+    """(tick-time Score, bar_ticks) from a Score, a POP909 song (its annotated bars) or anything
+    :func:`symbolic.load` reads, within :data:`symbolic.limits.DEFAULT` (a Score built in code
+    is checked like a loaded file)."""
     from ...io import load
     from ...limits import check_score
     from ...timeline import as_tick
 
+    if hasattr(score, "bar_ticks") and isinstance(getattr(score, "score", None), symusic.Score):
+        bar_ticks = score.bar_ticks() if bar_ticks is None else bar_ticks
+        score = score.score
     if isinstance(score, symusic.Score):
-        return check_score(as_tick(score), "score")
-    return as_tick(load(score))
+        return check_score(as_tick(score), "score"), bar_ticks
+    return as_tick(load(score)), bar_ticks
 
 
 def _infill_roles(g, mg, regs, model_tracks):
@@ -349,83 +389,162 @@ def _infill_roles(g, mg, regs, model_tracks):
     return tok, role
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One of ``candidates=N`` results: the ``score`` (a Score), the model's ``log_prob``
+    (mean log-probability per generated grid cell under the plain model: higher is more
+    typical of what it learned), the ``rank`` (1: best) and the ``seed`` that drew it."""
+
+    score: symusic.Score
+    log_prob: float
+    rank: int
+    seed: int
+
+
+def _spans(regs, mg, role):
+    bt = mg.bar_ticks
+    return [(int(bt[r.first - 1]), int(bt[min(r.last, mg.n_bars)])) for r in regs
+            if r.track == role]
+
+
+def _inside(t: np.ndarray, spans) -> np.ndarray:
+    return np.any([(t >= a) & (t < b) for a, b in spans], axis=0) if spans else t < t.min(
+        initial=0)
+
+
+def _notes(track) -> dict:
+    if track is None or not len(track.notes):
+        return {k: np.zeros(0, np.int64) for k in ("time", "duration", "pitch", "velocity")}
+    return track.notes.numpy()
+
+
+def _controls(score, model, plan, regs, mg, vocab, user: dict) -> dict:
+    """The sampler's controls for one infill (see :mod:`.controls`)."""
+    k = model.n_tracks
+    tables = ctl.class_tables(model, vocab)
+    out = {"density": np.full(k, np.nan), "allowed": [None] * k}
+    for role, idx in plan.writes.items():
+        j = model.tracks.index(role)
+        spans = _spans(regs, mg, role)
+        notes = _notes(None if idx is None else score.tracks[idx])
+        ins = _inside(notes["time"], spans)
+        steps = mg.ticks_to_steps(notes["time"]) if len(notes["time"]) else notes["time"]
+        bars = [r for r in regs if r.track == role]
+        first = mg.bar_first_step
+        cols_in = sum(int(first[r.last] - first[r.first - 1]) for r in bars)
+        spb = float(np.mean([mg.steps_per_bar[b - 1] for r in bars
+                             for b in range(r.first, r.last + 1)]))
+        c = ctl.resolve_controls(role, {key: v[ins] for key, v in notes.items()}, steps[ins],
+                                 cols_in, {key: v[~ins] for key, v in notes.items()},
+                                 steps[~ins], mg.n_steps - cols_in,
+                                 model.role_stats.get(role), spb, **user)
+        if c.density is not None:
+            out["density"][j] = c.density
+        out["allowed"][j] = ctl.allowed_classes(tables[j], c)
+    return out
+
+
 def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS, model=None,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, seed: int = 0, device: str = "auto",
-           track_map: dict | None = None, bar_ticks=None, order: str = "confidence",
-           progress: bool = False):
+           track_map: dict | None = None, bar_ticks=None, order: str = "random",
+           density=ctl.AUTO, pitch_range=ctl.AUTO, polyphony=ctl.AUTO,
+           candidates: int | None = None, progress: bool = False):
     """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
-    ``score`` (a Score or anything :func:`symbolic.load` reads), keeping every other note.
+    ``score`` (a Score, a POP909 song, or anything :func:`symbolic.load` reads), keeping every
+    other note.
 
-    ``regions``: more (track, (first, last)) pairs or :class:`Region` s. ``chords``: see the
-    module doc. ``track_map``: input track name or index -> model track, or None to leave the
-    track out. ``steps``: sampling steps per window; ``temperature`` (0: greedy), ``top_p``,
-    ``guidance`` (classifier-free chord guidance weight), ``order`` (which drawn cells to keep
-    at each step, see :data:`symbolic.models.sampling.UNMASK_ORDERS`) and ``seed`` shape the
-    draw. ``model``: a GETDiff, a folder, or None (the shipped weights). Returns a new
-    tick-time Score.
+    ``tracks``: input track names or part names (see :mod:`.plan`); ``regions``: more
+    (track, (first, last)) pairs or :class:`Region` s. ``chords``: see the module doc.
+    ``track_map``: input track name or index -> part, or None to leave the track out.
+    ``density`` (onsets per bar), ``pitch_range`` ((low, high)), ``polyphony`` (notes per
+    onset): ``"auto"`` (the replaced part's own figures), None (free) or a value, see
+    :mod:`.controls`. ``steps``: sampling steps per window; ``temperature`` (0: greedy),
+    ``top_p``, ``guidance`` (classifier-free chord guidance weight), ``order`` (see
+    :data:`symbolic.models.sampling.UNMASK_ORDERS`) and ``seed`` shape the draw. ``model``: a
+    GETDiff, a folder, or None (the shipped weights). Returns a new tick-time Score, or with
+    ``candidates=N`` a list of N :class:`Candidate` s, best model score first.
     """
     check_sampling(steps, temperature, top_p, guidance, seed)
-    score = _score_in(score)
+    n = 1 if candidates is None else checks.integer("candidates", candidates, 1, 64)
+    score, bar_ticks = _score_in(score, bar_ticks)
     model = _model(model, device)
-    model_tracks = list(model.tracks)
-    mapping = map_tracks(score, model_tracks, track_map)
-    _warn_unmapped(score, mapping, model_tracks, track_map)
-    g, mg = _prepare(score, model, mapping, chords, bar_ticks)
-    regs = _regions(tracks, bars, regions, score, mapping, model_tracks, mg.n_bars)
-    tok, role = _infill_roles(g, mg, regs, model_tracks)
-    out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
-                         temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
-                         order=order, progress=progress)[0]
-    return _merge(score, g, out, regs, mapping, mg)
+    mg0 = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)
+    asked = _regions(tracks, bars, regions, mg0.n_bars)
+    plan = plan_tracks(score, model.tracks, model.context_tracks, [a[0] for a in asked],
+                       track_map)
+    regs = [Region(plan.asked[t], first, last) for t, first, last in asked]
+    note = plan_message(plan, regs)
+    if note:
+        warnings.warn(note, stacklevel=2)
+    g, mg = _prepare(score, model, plan.mapping, chords, bar_ticks)
+    tok, role = _infill_roles(g, mg, regs, list(model.tracks))
+    user = dict(density=density, pitch_range=pitch_range, polyphony=polyphony)
+    control = _controls(score, model, plan, regs, mg, gr.as_vocab(model.config["vocab"]), user)
+    got: list = []
+    outs = generate_grids(model, [tok] * n, [role] * n, [mg.bar_first_step] * n, steps=steps,
+                          temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
+                          order=order, progress=progress, controls=[control] * n, scores=got)
+    results = [_merge(score, g, out, regs, plan, mg, seed + c) for c, out in enumerate(outs)]
+    if candidates is None:
+        return results[0]
+    ranked = sorted(range(n), key=lambda c: -got[c])
+    return [Candidate(results[c], float(got[c]), r + 1, seed) for r, c in enumerate(ranked)]
 
 
-def _merge(score, g, tokens, regs, mapping, mg):
-    """The input score with generated notes put in the regions of the target tracks."""
+def _new_notes(decoded, name, spans) -> dict | None:
+    tr = next((t for t in decoded.tracks if t.name == name), None)
+    if tr is None or not len(tr.notes):
+        return None
+    new = tr.notes.numpy()
+    keep = _inside(new["time"], spans)
+    return {k: v[keep] for k, v in new.items()} if keep.any() else None
+
+
+def _dynamics(score, dest_idx, spans, new, rng):
+    """Velocities of the generated notes from the dynamics around them (:mod:`.controls`)."""
+    own = _notes(None if dest_idx is None else score.tracks[dest_idx])
+    ins = _inside(own["time"], spans)
+    others = [n["velocity"][_inside(n["time"], spans)] for i, tr in enumerate(score.tracks)
+              if i != dest_idx and not tr.is_drum for n in [_notes(tr)]]
+    return ctl.velocities(len(new["time"]), rng, own["velocity"][ins], own["velocity"],
+                          np.concatenate(others) if others else [])
+
+
+def _merge(score, g, tokens, regs, plan, mg, seed: int):
+    """The input score with generated notes put in the regions of the target tracks: only the
+    track each target writes changes, and only inside its regions."""
     decoded = gr.decode(replace(g, tokens=tokens.astype(g.tokens.dtype)), chord_markers=False,
                         overlaps="trim")
-    by_name = {t.name: t for t in decoded.tracks}
     result = score.copy()
-    bt = mg.bar_ticks
-    for name in dict.fromkeys(r.track for r in regs):
-        spans = [(int(bt[r.first - 1]), int(bt[min(r.last, mg.n_bars)])) for r in regs
-                 if r.track == name]
-        idx = [i for i, m in enumerate(mapping) if m == name]
-        if idx:
-            dest = result.tracks[idx[0]]
-        else:
+    rng = np.random.default_rng(seed)
+    for name, idx in plan.writes.items():
+        spans = _spans(regs, mg, name)
+        new = _new_notes(decoded, name, spans)
+        if new is not None:
+            new["velocity"] = _dynamics(score, idx, spans, new, rng)
+        if idx is None:
             tm = g.track_map.tracks[g.track_map.names.index(name)]
-            dest = symusic.core.TrackTick(name.lower(), tm.program, tm.is_drum)
-            result.tracks.append(dest)
-            dest = result.tracks[-1]
-
-        def inside(t: np.ndarray) -> np.ndarray:
-            return np.any([(t >= a) & (t < b) for a, b in spans], axis=0)
-
-        def pick(notes, keep: np.ndarray) -> dict:
-            arr = notes.numpy()
-            return {k: v[keep(arr["time"])] for k, v in arr.items()}
-
-        for i in idx:  # drop the old notes of the regions (the others stay, value for value)
-            tr = result.tracks[i]
-            if len(tr.notes) and inside(tr.notes.numpy()["time"]).any():
-                kept = pick(tr.notes, lambda t: ~inside(t))
-                tr.notes = _NoteList.from_numpy(kept["time"], kept["duration"], kept["pitch"],
-                                                kept["velocity"])
-        if name in by_name and len(by_name[name].notes):
-            new = pick(by_name[name].notes, inside)
-            if len(new["time"]):
-                old = dest.notes.numpy() if len(dest.notes) else {k: v[:0] for k, v in new.items()}
-                cat = {k: np.concatenate([old[k], new[k].astype(old[k].dtype)]) for k in new}
-                # New notes give way to the kept ones of their pitch (a MIDI file holds no
-                # overlapping notes of one pitch); the kept ones stay value for value.
-                fresh = np.arange(len(cat["time"])) >= len(old["time"])
-                dur, ok = gr.trim_overlaps(cat["time"], cat["duration"], cat["pitch"], fresh)
-                cat = {k: v[ok] for k, v in cat.items()}
-                cat["duration"] = dur[ok].astype(old["duration"].dtype)
-                order = np.lexsort((cat["pitch"], cat["time"]))
-                dest.notes = _NoteList.from_numpy(*(cat[k][order] for k in
-                                                    ("time", "duration", "pitch", "velocity")))
+            result.tracks.append(symusic.core.TrackTick(name.lower(), tm.program, tm.is_drum))
+            idx = len(result.tracks) - 1
+        dest = result.tracks[idx]
+        old = _notes(dest)
+        keep = ~_inside(old["time"], spans)  # old notes outside the regions stay, value for value
+        old = {k: v[keep] for k, v in old.items()}
+        if new is None:
+            dest.notes = _NoteList.from_numpy(old["time"], old["duration"], old["pitch"],
+                                              old["velocity"])
+            continue
+        cat = {k: np.concatenate([old[k], new[k].astype(old[k].dtype)]) for k in new}
+        # New notes give way to the kept ones of their pitch (a MIDI file holds no
+        # overlapping notes of one pitch); the kept ones stay value for value.
+        fresh = np.arange(len(cat["time"])) >= len(old["time"])
+        dur, ok = gr.trim_overlaps(cat["time"], cat["duration"], cat["pitch"], fresh)
+        cat = {k: v[ok] for k, v in cat.items()}
+        cat["duration"] = dur[ok].astype(old["duration"].dtype)
+        order = np.lexsort((cat["pitch"], cat["time"]))
+        dest.notes = _NoteList.from_numpy(*(cat[k][order] for k in
+                                            ("time", "duration", "pitch", "velocity")))
     return result
 
 
@@ -438,16 +557,49 @@ def _compose_grid(score, vocab, chords, n_bars: int, bar_len: int):
     return gr.encode(score, vocab=vocab, grid=mg, chords=seq), mg
 
 
+def _compose_controls(model, vocab, targets, mg, user: dict) -> dict:
+    """compose's controls: the user's, else each part's training figures."""
+    none = {"time": np.zeros(0, np.int64), "pitch": np.zeros(0, np.int64)}
+    tables = ctl.class_tables(model, vocab)
+    out = {"density": np.full(model.n_tracks, np.nan), "allowed": [None] * model.n_tracks}
+    spb = float(np.mean(mg.steps_per_bar))
+    for t in targets:
+        j = model.tracks.index(t)
+        c = ctl.resolve_controls(t, none, none["time"], 0, none, none["time"], 0,
+                                 model.role_stats.get(t), spb, **user)
+        if c.density is not None:
+            out["density"][j] = c.density
+        out["allowed"][j] = ctl.allowed_classes(tables[j], c)
+    return out
+
+
+def _accent_velocities(score, mg, seed: int) -> None:
+    """Velocities of a composed score: a metric accent per note (downbeat, beat, other)."""
+    beats = set(mg.beat_ticks().tolist())
+    downbeats = set(mg.bar_ticks.tolist())
+    rng = np.random.default_rng(seed)
+    for tr in score.tracks:
+        if not len(tr.notes):
+            continue
+        n = tr.notes.numpy()
+        acc = np.array([2 if t in downbeats else 1 if t in beats else 0 for t in n["time"]])
+        n["velocity"] = ctl.velocities(len(acc), rng, accents=acc).astype(n["velocity"].dtype)
+        tr.notes = _NoteList.from_numpy(n["time"], n["duration"], n["pitch"], n["velocity"])
+
+
 def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.0,
             time_signature: tuple[int, int] = (4, 4), ticks_per_quarter: int = 480,
             model=None, steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
             guidance: float = 1.0, seed: int = 0, device: str = "auto",
-            order: str = "confidence", progress: bool = False) -> symusic.Score:
+            order: str = "random", density=ctl.AUTO, pitch_range=ctl.AUTO,
+            polyphony=ctl.AUTO, progress: bool = False) -> symusic.Score:
     """A new piece from a chord progression alone (see :func:`parse_progression`), ``bars``
     long (default: the progression's length; a shorter progression repeats), with ``tracks``
-    (default all of the model's). The result carries the chords as ``chord:`` markers."""
+    (default every part the model writes). ``density``, ``pitch_range``, ``polyphony``: as in
+    :func:`infill` (``"auto"``: each part's training figures). The result carries the chords
+    as ``chord:`` markers; velocities follow a metric accent."""
+    check_sampling(steps, temperature, top_p, guidance, seed)
     model = _model(model, device)
-    model_tracks = list(model.tracks)
     n_bars = checks.integer("bars", len(parse_progression(chords)) if bars is None else bars, 1,
                             checks.MAX_BARS)
     tempo = checks.number("tempo", tempo, 0.0, checks.MAX_TEMPO_QPM, low_open=True)
@@ -456,25 +608,25 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     score = symusic.Score(ticks_per_quarter)
     score.tempos.append(symusic.Tempo(0, qpm=float(tempo)))
     score.time_signatures.append(symusic.TimeSignature(0, num, den))
-    g, mg = _compose_grid(score, gr.as_vocab(model.config["vocab"]), chords, n_bars,
-                          ticks_per_quarter * 4 * num // den)
-    if tracks is None:
-        targets = model_tracks
-    else:
-        targets = [_target_track(t, score, [], model_tracks) for t in
-                   ([tracks] if isinstance(tracks, str) else tracks)]
+    vocab = gr.as_vocab(model.config["vocab"])
+    g, mg = _compose_grid(score, vocab, chords, n_bars, ticks_per_quarter * 4 * num // den)
+    targets = _compose_targets(tracks, model)
     k = model.n_tracks
     tok = g.tokens.astype(np.int64)
     role = np.zeros((k + 1, tok.shape[1]), dtype=np.int64)
     role[k] = ROLE_SOURCE
     for t in targets:
-        j = model_tracks.index(t)
+        j = model.tracks.index(t)
         tok[2 * j:2 * j + 2] = gr.PAD
         role[j] = ROLE_TARGET
+    user = dict(density=density, pitch_range=pitch_range, polyphony=polyphony)
     out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
                          temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
-                         order=order, progress=progress)[0]
+                         order=order, progress=progress,
+                         controls=[_compose_controls(model, vocab, targets, mg, user)])[0]
     result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)), overlaps="trim")
+    result.tracks = [tr for tr in result.tracks if tr.name in targets]
     for tr in result.tracks:
         tr.name = tr.name.lower()
+    _accent_velocities(result, mg, seed)
     return result

@@ -21,7 +21,7 @@ __all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffu
            "sample", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
 
 #: Name of the shipped weights under ``symbolic/pretrained/``.
-DEFAULT_NAME = "getdiff-pop909"
+DEFAULT_NAME = "getdiff-band"
 ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET = 0, 1, 2
 MAX_BAR_STEPS = 64  # step-in-bar embeddings (a 4/4 bar at resolution 4 uses 16)
 T_MIN = 1e-3  # smallest diffusion time drawn in training (the bound weighs cells by 1/t)
@@ -40,6 +40,10 @@ class GETDiff(nn.Module, HubModel):
     ``window_bars``: bars per window the model was trained on (generation windows use it).
     ``settings``: the training :class:`~symbolic.models.getdiff.Settings` as a dict, kept in
     ``config.json`` for the record (None for models saved before it was recorded).
+    ``context_tracks``: tracks the model reads but never writes (the band model's OTHER row);
+    ``role_stats``: per track, figures of its training data that generation defaults to
+    where a score gives none (``onsets_per_step``, ``pitch_lo``, ``pitch_hi``,
+    ``polyphony``).
     """
 
     def __init__(self, *, vocab: str = "pop909", vocab_size: int = 4145,
@@ -47,7 +51,8 @@ class GETDiff(nn.Module, HubModel):
                  duration_offset: int = 3, n_durations: int = 16, embed_dim: int = 96,
                  dim: int = 192, depth: int = 4, heads: int = 4, mlp_ratio: float = 4.0,
                  dropout: float = 0.1, window_bars: int = 8, resolution: int = 4,
-                 settings: dict | None = None):
+                 settings: dict | None = None, context_tracks: list | None = None,
+                 role_stats: dict | None = None):
         super().__init__()
         v = as_vocab(vocab)
         own = dict(vocab_size=len(v), tracks=list(v.track_names),
@@ -74,6 +79,12 @@ class GETDiff(nn.Module, HubModel):
                            resolution=resolution)
         if settings is not None:
             self.config["settings"] = dict(settings)
+        self.context_tracks = [str(t) for t in context_tracks or ()]
+        if any(t not in tracks for t in self.context_tracks):
+            raise ValueError(f"context tracks {self.context_tracks} are not all among {tracks}")
+        self.config["context_tracks"] = self.context_tracks
+        self.role_stats = dict(role_stats or {})
+        self.config["role_stats"] = self.role_stats
         self.tracks = list(tracks)
         self.n_tracks = k = len(tracks)
         self.track_slices = [tuple(map(int, s)) for s in track_slices]
@@ -200,20 +211,54 @@ def _hidden(model: GETDiff, x, role, bar_pos, uncond_role):
     return h, model(xu, uncond_role, bar_pos)
 
 
+def _pad_bias(p_pad: torch.Tensor, row: torch.Tensor, need: torch.Tensor,
+              iters: int = 40) -> torch.Tensor:
+    """The PAD-logit shift per cell that makes the expected number of notes among the cells
+    of each row ``need`` (exponential tilting: a shift b turns a cell's P(note) ``1 - p`` into
+    ``(1 - p) / (1 - p + p e^b)``, decreasing in b; bisection per row). ``p_pad`` ``[n]``,
+    ``row`` ``[n]`` (row of each cell), ``need`` ``[rows]`` (NaN: no control)."""
+    rows = need.shape[0]
+    lo = torch.full((rows,), -30.0, device=p_pad.device)
+    hi = torch.full((rows,), 30.0, device=p_pad.device)
+    p = p_pad.clamp(1e-9, 1 - 1e-9).double()
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        q = (1 - p) / (1 - p + p * torch.exp(mid[row].double()))
+        got = torch.zeros(rows, dtype=torch.float64, device=p.device).index_add_(0, row, q)
+        more = got > need  # too many notes: shift PAD up
+        lo = torch.where(more, mid, lo)
+        hi = torch.where(more, hi, mid)
+    bias = (lo + hi) / 2
+    return torch.where(torch.isnan(need), torch.zeros_like(bias), bias)[row].float()
+
+
 def _draw_cells(model: GETDiff, h, hu, cells, j: int, *, guidance, temperature, top_p,
-                generator):
+                generator, allowed=None, need=None):
     """Draw track ``j``'s onset, then its duration given the onset, at ``cells``; returns
-    (onset ids, duration ids, probability of each draw, the draw is a note)."""
+    (onset ids, duration ids, probability of each draw, the draw is a note, the model's own
+    log-probability of the draw). ``allowed``: bool ``[B, classes]`` of the onset classes
+    each row may draw (register and polyphony controls); ``need``: notes still wanted per row
+    among these cells (NaN: free; the density control)."""
     bi, ci = cells
-    lo = model.onset_logits(h[bi, ci], j).float()
+    raw = model.onset_logits(h[bi, ci], j).float()
+    lo = raw
     if hu is not None:
         lo = guided_log_probs(lo, model.onset_logits(hu[bi, ci], j).float(), guidance)
+    if allowed is not None:
+        lo = lo.masked_fill(~allowed[bi], -float("inf"))
+    if need is not None:
+        tau = max(float(temperature), 1e-3)
+        p_pad = (lo / tau).softmax(-1)[:, 0]
+        lo = lo.clone()
+        lo[:, 0] = lo[:, 0] + tau * _pad_bias(p_pad, bi, need)
     cls, conf = categorical(lo, temperature, top_p, generator)
+    own = raw.log_softmax(-1).gather(-1, cls[:, None])[:, 0]
     on = model.onset_ids(cls, j)
     dur = torch.full_like(on, PAD)
     stack = on != PAD
     if stack.any():
         ld = model.duration_logits(h[bi, ci][stack], j, on[stack]).float()
+        own_d = ld.log_softmax(-1)
         if hu is not None:
             ldu = model.duration_logits(hu[bi, ci][stack], j, on[stack]).float()
             ld = guided_log_probs(ld, ldu, guidance)
@@ -221,14 +266,30 @@ def _draw_cells(model: GETDiff, h, hu, cells, j: int, *, guidance, temperature, 
         dur[stack] = dc + model.duration_offset
         conf = conf.clone()
         conf[stack] = conf[stack] * dconf
-    return on, dur, conf, stack
+        own = own.clone()
+        own[stack] = own[stack] + own_d.gather(-1, dc[:, None])[:, 0]
+    return on, dur, conf, stack, own
+
+
+def _need(density, target, masked, x, j):
+    """Notes still wanted per row for track ``j`` (NaN where ``density`` is NaN): the target
+    cells times the density, less the notes already written there."""
+    if density is None:
+        return None
+    tj = target[:, j]
+    written = (tj & ~masked[:, j] & (x[:, 2 * j] != PAD)).sum(-1).float()
+    want = density[:, j] * tj.sum(-1).float()
+    left = masked[:, j].sum(-1).float()
+    return torch.minimum((want - written).clamp_min(0), left)
 
 
 @torch.no_grad()
 def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: torch.Tensor, *,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, generator: torch.Generator | None = None,
-           order: str = "confidence", noise: float = 1.0, progress=None) -> torch.Tensor:
+           order: str = "confidence", noise: float = 1.0, progress=None,
+           allowed: list | None = None, density: torch.Tensor | None = None,
+           scores: list | None = None) -> torch.Tensor:
     """Fill every target cell (``role == ROLE_TARGET`` in the track groups) of ``tokens``
     (``[B, R, L]``) in ``steps`` steps; returns the completed tokens (sources untouched, bit
     for bit).
@@ -240,15 +301,25 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     schedule unmasks; the rest stay masked. ``guidance``: classifier-free chord guidance
     weight (1: plain conditional model; > 1 follows the chords more; only used when chord rows
     are given). ``progress``: anything with ``update(1)``, called once per step.
+
+    Controls: ``allowed[j]`` (bool ``[B, 1 + stacks of track j]`` or None) limits the onset
+    classes track ``j`` may draw (PAD, class 0, must stay allowed); ``density`` (``[B, K]``
+    notes per target cell, NaN: free) tilts every draw's PAD probability so that the expected
+    number of onsets in each row's target cells is the density times their number (re-solved
+    at every step from what is written). ``scores``: a list that receives, per row, the
+    model's mean log-probability per target cell of what it wrote (untempered, unguided,
+    uncontrolled: how likely the plain model finds the result).
     """
     pick = unmask_order(order)
     k = model.n_tracks
     masked = role[:, :k] == ROLE_TARGET
+    target = masked.clone()
     x = masked_input(tokens, masked)
     uncond_role = None
     if guidance != 1.0 and bool((role[:, k] == ROLE_SOURCE).any()):
         uncond_role = role.clone()
         uncond_role[:, k] = ROLE_EMPTY
+    own_sum = torch.zeros(x.shape[0], device=x.device)
     ts = unmask_schedule(steps).tolist()
     for t, t_next in zip(ts[:-1], ts[1:]):
         if not masked.any():
@@ -260,16 +331,20 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
             if not n_left.any():
                 continue
             cells = torch.nonzero(mk, as_tuple=True)
-            on, dur, conf, note = _draw_cells(model, h, hu, cells, j, guidance=guidance,
-                                              temperature=temperature, top_p=top_p,
-                                              generator=generator)
+            on, dur, conf, note, own = _draw_cells(
+                model, h, hu, cells, j, guidance=guidance, temperature=temperature,
+                top_p=top_p, generator=generator, allowed=None if allowed is None else allowed[j],
+                need=_need(density, target, masked, x, j))
             chosen = pick(mk, cells, conf, unmask_count(n_left, t, t_next), note=note, t=t,
                           generator=generator, noise=noise)
             bi, ci = cells
             sel = chosen[bi, ci]
             x[bi[sel], 2 * j, ci[sel]] = on[sel]
             x[bi[sel], 2 * j + 1, ci[sel]] = dur[sel]
+            own_sum.index_add_(0, bi[sel], own[sel])
             masked[:, j] &= ~chosen
         if progress is not None:
             progress.update(1)
+    if scores is not None:
+        scores.extend((own_sum / target.sum((1, 2)).clamp_min(1)).tolist())
     return x

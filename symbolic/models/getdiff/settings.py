@@ -20,7 +20,7 @@ class Settings:
     shipped weights were trained on one).
     """
 
-    vocab: str = "pop909"
+    vocab: str = "band"
     embed_dim: int = 96
     dim: int = 192
     depth: int = 4

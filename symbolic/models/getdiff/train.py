@@ -24,7 +24,7 @@ from ...representations.grid import transpose_tables as grid_transpose_tables
 from .model import EMPTY, PAD, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff, diffusion_loss
 from .settings import Settings
 
-__all__ = ["SHIFTS", "transpose_tables", "training_batch", "train"]
+__all__ = ["SHIFTS", "transpose_tables", "training_batch", "train", "other_table", "role_stats"]
 
 SHIFTS = tuple(range(-5, 7))
 
@@ -36,15 +36,60 @@ def transpose_tables(vocab) -> np.ndarray:
     return grid_transpose_tables(vocab, SHIFTS)
 
 
+def other_table(vocab) -> np.ndarray:
+    """``table[id]``: the OTHER row's id of the stack ``id`` of any other track (the same
+    pitches), ids that are not stacks unchanged; the identity for a vocabulary without OTHER."""
+    table = np.arange(len(vocab), dtype=np.int64)
+    if "OTHER" not in vocab.track_names:
+        return table
+    for t in vocab.track_names:
+        if t == "OTHER":
+            continue
+        for i in range(*vocab.track_slices[t]):
+            table[i] = vocab.stack_id("OTHER", vocab.stack_pitches(i))
+    return table
+
+
+def _move_to_other(tok, role, b, j, o, used, to_other) -> None:
+    """Window ``b``'s track ``j`` becomes context in the OTHER row ``o`` (its own rows empty)."""
+    tok[b, 2 * o] = to_other[tok[b, 2 * j]]
+    tok[b, 2 * o + 1] = tok[b, 2 * j + 1]
+    role[b, o, :used] = ROLE_SOURCE
+    tok[b, 2 * j:2 * j + 2] = EMPTY
+    role[b, j] = 0
+
+
+def _set_roles(toks, role, target, b, is_target, present, cols, used, kind, rng) -> None:
+    """Window ``b``'s track roles: targets over ``cols``, present tracks given (each dropped
+    to empty with probability 0.2 in the 'tracks' scenario), absent ones empty. (In the
+    'chords' and 'nothing' scenarios every track is a target, the context row included: its
+    head learns silence there, which generation never asks of it.)"""
+    for j in range(len(is_target)):
+        if is_target[j]:
+            target[b, j] = cols
+            role[b, j, :used] = np.where(cols[:used], ROLE_TARGET, ROLE_SOURCE)
+            if not present[j]:  # generating a track the window lacks: its cells are PAD
+                toks[b, 2 * j:2 * j + 2, :used] = PAD
+        elif present[j] and (kind != "tracks" or rng.random() >= 0.2):
+            role[b, j, :used] = ROLE_SOURCE
+        else:
+            toks[b, 2 * j:2 * j + 2] = EMPTY
+
+
 def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: int, bars: int,
                    width: int, n_tracks: int, tables: np.ndarray | None = None,
-                   scenario: str | None = None, chord_drop: float = 0.25) -> dict:
+                   scenario: str | None = None, chord_drop: float = 0.25,
+                   context: int | None = None, to_other: np.ndarray | None = None,
+                   other_rate: float = 0.3) -> dict:
     """One batch of windows with their roles, masks and diffusion times (all numpy).
 
     ``scenario`` forces one mask kind for every window ('tracks', 'span', 'chords', 'nothing')
-    instead of drawing it (0.45 / 0.25 / 0.2 / 0.1). Keys: ``tokens`` (clean, ``[B, R, W]``),
-    ``role`` (``[B, K+1, W]``), ``masked`` (bool ``[B, K, W]``: cells masked at time t),
-    ``target`` (bool ``[B, K, W]``), ``t`` (``[B]``), ``bar_pos`` (``[B, W]``).
+    instead of drawing it (0.45 / 0.25 / 0.2 / 0.1). ``context``: index of the context-only
+    track (OTHER; never a target): in ``other_rate`` of the 'tracks' and 'span' windows one
+    given track moves there (``to_other``: :func:`other_table`), as an unnamed band part would
+    reach the model. Keys: ``tokens`` (clean, ``[B, R, W]``), ``role`` (``[B, K+1, W]``),
+    ``masked`` (bool ``[B, K, W]``: cells masked at time t), ``target`` (bool ``[B, K, W]``),
+    ``t`` (``[B]``), ``bar_pos`` (``[B, W]``).
     """
     k = n_tracks
     toks = np.empty((batch, 2 * k + 2, width), dtype=np.int64)
@@ -63,7 +108,8 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
                     tok = t2
                     break
         toks[b] = tok
-        present = np.array([not (tok[2 * j, :used] == EMPTY).all() for j in range(k)])
+        present = np.array([not (tok[2 * j, :used] == EMPTY).all() and j != context
+                            for j in range(k)])
         kind = scenario or rng.choice(["tracks", "span", "chords", "nothing"],
                                       p=[0.45, 0.25, 0.2, 0.1])
         tracks_present = np.nonzero(present)[0]
@@ -86,16 +132,11 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
             cols[first[a]:first[e]] = True
         else:
             cols[:used] = True
-        for j in range(k):
-            if is_target[j]:
-                target[b, j] = cols
-                role[b, j, :used] = np.where(cols[:used], ROLE_TARGET, ROLE_SOURCE)
-                if not present[j]:  # generating a track the window lacks: its cells are PAD
-                    toks[b, 2 * j:2 * j + 2, :used] = PAD
-            elif present[j] and (kind != "tracks" or rng.random() >= 0.2):
-                role[b, j, :used] = ROLE_SOURCE
-            else:
-                toks[b, 2 * j:2 * j + 2] = EMPTY
+        _set_roles(toks, role, target, b, is_target, present, cols, used, kind, rng)
+        given = [j for j in range(k) if role[b, j, 0] == ROLE_SOURCE and not is_target[j]]
+        if (context is not None and kind in ("tracks", "span") and given
+                and rng.random() < other_rate):
+            _move_to_other(toks, role, b, int(rng.choice(given)), context, used, to_other)
         hide = kind == "nothing" or rng.random() < chord_drop
         if hide:
             toks[b, 2 * k:] = EMPTY
@@ -107,6 +148,38 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
     masked = target & (rng.random(target.shape) < t[:, None, None])
     return {"tokens": toks, "role": role, "masked": masked, "target": target,
             "t": t.astype(np.float32), "bar_pos": pos}
+
+
+def role_stats(songs: list[GridSong], vocab) -> dict:
+    """Per track (not OTHER), figures of ``songs`` that generation falls back on where a score
+    gives none: ``onsets_per_step`` (onsets over the columns of the songs that have the track),
+    ``pitch_lo`` / ``pitch_hi`` (5th percentile of its onsets' lowest pitch / 95th of their
+    highest), ``polyphony`` (95th percentile of notes per onset)."""
+    n = len(vocab)
+    lo_of, hi_of, count = np.zeros(n), np.zeros(n), np.zeros(n)
+    for t in vocab.track_names:
+        for i in range(*vocab.track_slices[t]):
+            p = vocab.stack_pitches(i)
+            lo_of[i], hi_of[i], count[i] = min(p), max(p), len(p)
+    out = {}
+    for j, t in enumerate(vocab.track_names):
+        if t == "OTHER":
+            continue
+        ids, cols = [], 0
+        for s in songs:
+            row = s.tokens[2 * j].astype(np.int64)
+            if (row == EMPTY).all():
+                continue
+            cols += row.size
+            ids.append(row[row >= vocab.track_slices[t][0]])
+        ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        if not len(ids):
+            continue
+        out[t] = {"onsets_per_step": round(len(ids) / max(cols, 1), 4),
+                  "pitch_lo": int(np.percentile(lo_of[ids], 5)),
+                  "pitch_hi": int(np.percentile(hi_of[ids], 95)),
+                  "polyphony": int(np.percentile(count[ids], 95))}
+    return out
 
 
 def _stop_rule(stop_at: int | None, max_minutes: float | None, started):
@@ -151,10 +224,14 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     valid_songs = pop909_grids("valid", s.vocab, path=data_path, progress=progress)
     tables = transpose_tables(vocab)
     seed_everything(s.seed)
+    context = ["OTHER"] if "OTHER" in vocab.track_names else []
     model = GETDiff(vocab=s.vocab, embed_dim=s.embed_dim, dim=s.dim, depth=s.depth,
                     heads=s.heads, dropout=s.dropout, window_bars=s.window_bars,
-                    settings=asdict(s))
-    shape = dict(batch=s.batch, bars=s.window_bars, width=s.width, n_tracks=model.n_tracks)
+                    settings=asdict(s), context_tracks=context,
+                    role_stats=role_stats(train_songs, vocab))
+    shape = dict(batch=s.batch, bars=s.window_bars, width=s.width, n_tracks=model.n_tracks,
+                 context=vocab.track_names.index("OTHER") if context else None,
+                 to_other=other_table(vocab))
     ev_rng = np.random.default_rng(12345)
     eval_batches = [training_batch(valid_songs, ev_rng, **shape) for _ in range(4)]
 
