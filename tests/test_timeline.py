@@ -7,7 +7,7 @@ import symusic
 from symbolic import harmony as H
 from symbolic import metrics as M
 from symbolic import timeline as T
-from symbolic.errors import SymbolicError, TickTimeError
+from symbolic.errors import ArgumentError, SymbolicError, TickTimeError
 from symbolic.representations import slices as S
 
 TPQ = 480
@@ -126,3 +126,130 @@ def test_tempo_map_round_trip():
     secs = T.ticks_to_seconds(s, [0, TPQ, BAR, BAR + TPQ])
     assert np.allclose(secs, [0.0, 0.5, 2.0, 3.0])
     assert T.seconds_to_ticks(s, secs).tolist() == [0, TPQ, BAR, BAR + TPQ]
+
+
+# ------------------------------------------------------------------- the user's meter
+
+def bar_starts(score) -> list[int]:
+    return T.bar_lines(T.meter_changes(score), score.ticks_per_quarter, score.end())[0].tolist()
+
+
+def test_with_meter_replaces_the_signatures_on_a_copy():
+    s = score_with([(0, 1, 4), (BAR, 1, 4)], 3 * BAR)
+    out = T.with_meter(s, "4/4")
+    assert [(t.time, t.numerator, t.denominator) for t in out.time_signatures] == [(0, 4, 4)]
+    assert len(s.time_signatures) == 2  # the caller's score is untouched
+    assert bar_starts(out) == [0, BAR, 2 * BAR, 3 * BAR]
+    assert T.with_meter(s, (3, 4)).time_signatures[0].numerator == 3
+    for bad in ("5/3", "4", (0, 4), "x/4"):
+        with pytest.raises(ArgumentError, match="meter"):
+            T.with_meter(s, bad)
+    with pytest.raises(ArgumentError, match="meter"):
+        T.with_meter(s, None)
+    for bad in ([], [-5, 0], [0.5, 10], "abc"):
+        with pytest.raises(ArgumentError, match="bar_ticks"):
+            T.with_meter(s, "4/4", bar_ticks=bad)
+    with pytest.raises(TickTimeError):
+        T.with_meter(s.to("quarter"), "4/4")
+
+
+def test_with_meter_puts_a_bar_line_on_every_given_bar():
+    # a pickup of one quarter, two 4/4 bars, a 3/4 bar, a 4/4 bar one tick short, 4/4 again
+    given = [TPQ, TPQ + BAR, TPQ + 2 * BAR, TPQ + 2 * BAR + 1440, TPQ + 3 * BAR + 1439,
+             TPQ + 4 * BAR + 1439]
+    s = score_with([(0, 2, 4)], given[-1] + BAR)
+    out = T.with_meter(s, None, bar_ticks=given)
+    assert bar_starts(out)[:len(given) + 1] == [0] + given
+    sigs = [(t.time, t.numerator, t.denominator) for t in out.time_signatures]
+    assert sigs[0] == (0, 1, 4)  # the pickup spelled as one quarter
+    assert (given[2], 3, 4) in sigs and (given[3], 4, 4) in sigs  # a tick short: still 4/4
+    assert len(sigs) == 5  # pickup, first bar, 3/4, 4/4 (a tick short), the bar after it
+    # a fixed meter: 4/4 at the first bar and wherever its bar lines miss a given bar
+    fixed = T.with_meter(s, "4/4", bar_ticks=given)
+    assert set(given) <= set(bar_starts(fixed))
+    assert all((t.numerator, t.denominator) == (4, 4) for t in fixed.time_signatures[1:])
+    # a pickup longer than a bar: whole bars that end on the first given bar
+    long = T.with_meter(score_with([], 4 * BAR), "4/4", bar_ticks=[TPQ + BAR, TPQ + 2 * BAR])
+    assert bar_starts(long)[:4] == [0, TPQ, TPQ + BAR, TPQ + 2 * BAR]
+
+
+def test_with_meter_on_pop909_annotated_downbeats(pop909):
+    song = pop909.song(50)  # a 3/4 bar among 4/4 ones, a pickup of 524 ticks
+    bars = np.unique(song.bar_ticks())
+    for meter in (None, "4/4"):
+        out = T.with_meter(song.score, meter, bar_ticks=bars)
+        lines = np.array(bar_starts(out))
+        assert set(bars.tolist()) <= set(lines.tolist())
+        if meter is None:  # each bar spelled by its length: no line between the given ones
+            inside = lines[(lines >= bars[0]) & (lines <= bars[-1])]
+            assert inside.tolist() == bars.tolist()
+        assert out.note_num() == song.score.note_num()
+
+
+# ------------------------------------------------------------------- implausible meters
+
+def four_beat_score(period: int, cycles: int = 24, num: int = 2, den: int = 4) -> symusic.Score:
+    """A score declared ``num/den`` whose chord and onsets repeat every ``period`` beats: a
+    chord of four notes on the first beat, one note on the others, the chord changing."""
+    s = symusic.Score(TPQ)
+    s.time_signatures.append(symusic.TimeSignature(0, num, den))
+    track = symusic.Track("Piano", 0, False)
+    roots = [0, 5, 7, 9]
+    for beat in range(period * cycles):
+        if beat % period == 0:
+            root = 48 + roots[(beat // period) % 4]
+            for p in (root, root + 4, root + 7, root + 12):
+                track.notes.append(symusic.Note(beat * TPQ, period * TPQ, p, 80))
+        else:
+            track.notes.append(symusic.Note(beat * TPQ, TPQ, 72 + beat % 3, 70))
+    s.tracks.append(track)
+    return s
+
+
+def test_four_beat_evidence_tells_four_from_two():
+    assert T.four_beat_evidence(four_beat_score(4)) > T.FOUR_BEAT_T
+    assert T.four_beat_evidence(four_beat_score(2)) < 2
+    assert T.four_beat_evidence(symusic.Score(TPQ)) == 0.0
+
+
+def test_implausible_meter_rules():
+    assert "1/4" in T.implausible_meter(four_beat_score(2, num=1))  # rule 1, any pattern
+    assert "shorter than 1.5" in T.implausible_meter(four_beat_score(2, num=2, den=8))
+    assert T.implausible_meter(four_beat_score(2, num=3, den=8)) is None  # 3/8 is a meter
+    assert "four beats" in T.implausible_meter(four_beat_score(4))  # rule 2
+    assert T.implausible_meter(four_beat_score(2)) is None  # genuine 2/4
+    assert T.implausible_meter(four_beat_score(4, num=4)) is None
+    assert T.implausible_meter(symusic.Score(TPQ)) is None
+    # a short 1/4 pickup does not make the piece's meter implausible
+    pickup = four_beat_score(2, num=2)
+    pickup.time_signatures.insert(0, symusic.TimeSignature(0, 1, 4))
+    pickup.time_signatures[1].time = TPQ
+    assert T.implausible_meter(pickup) is None
+
+
+def test_implausible_meter_on_pop909_files(pop909):
+    one_four, two_four = pop909.score(14), pop909.score(3)  # declared 1/4 and 2/4, both 4/4
+    assert "declares 1/4" in T.implausible_meter(one_four)
+    assert "declares 2/4" in T.implausible_meter(two_four)
+    for i, score in ((14, one_four), (3, two_four)):
+        fixed = T.with_meter(score, None, bar_ticks=pop909.song(i).bar_ticks())
+        assert T.implausible_meter(fixed) is None
+        assert T.implausible_meter(T.with_meter(score, "4/4")) is None
+
+
+def test_implausible_meter_spares_real_two_four_and_three_four():
+    from symbolic import load
+    from symbolic.data.music21_corpus import piece_names
+
+    chorales = [load(n) for n in piece_names("bach_chorales")[:12]]
+    assert {(m.numerator, m.denominator) for c in chorales for m in c.time_signatures} >= \
+        {(4, 4), (3, 4)}
+    assert [T.implausible_meter(c) for c in chorales] == [None] * 12
+    # German children's songs and Han folk songs, mostly in 2/4
+    names = [n for n in piece_names("essen") if "/kinder0#" in n][:24] + \
+        [n for n in piece_names("essen") if "/han1#" in n][:24]
+    two_four = [s for s in map(load, names)
+                if {(t.numerator, t.denominator) for t in s.time_signatures} == {(2, 4)}]
+    assert len(two_four) >= 30
+    warned = [T.implausible_meter(s) for s in two_four]
+    assert sum(w is not None for w in warned) <= 2  # 1.7% of 745 Essen 2/4 tunes warn
