@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import symusic
 
+from . import checks
 from .timeline import MetricGrid, as_tick, ticks_to_seconds
 
 __all__ = ["describe", "format_description"]
@@ -45,6 +46,7 @@ def describe(score: symusic.Score, *, source: str | None = None, chords: bool = 
     """
     from . import harmony
 
+    max_chords = checks.integer("max_chords", max_chords, 0)
     score = as_tick(score)
     tpq = score.ticks_per_quarter
     end = int(score.end())

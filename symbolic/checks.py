@@ -5,10 +5,14 @@ allowed range (the CLI prints that as one ``error:`` line)."""
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
-from .errors import ArgumentError
+from .errors import ArgumentError, OutputError
 
-__all__ = ["integer", "number", "time_signature", "MAX_TEMPO_QPM", "MAX_BARS"]
+__all__ = ["integer", "number", "choice", "integer_fields", "time_signature", "output_file",
+           "output_folder",
+           "MAX_TEMPO_QPM", "MAX_BARS"]
 
 #: Quarter notes per minute a score may declare (MIDI holds 0.22 to 60,000,000 qpm; music
 #: lives far inside this).
@@ -49,6 +53,61 @@ def number(name: str, value, low: float | None = None, high: float | None = None
         raise ArgumentError(f"must be a number{_range(low, high, low_open)}, got {value!r}",
                             name)
     return out
+
+
+def integer_fields(obj, bounds: dict) -> None:
+    """Check the whole-number fields of a settings object in place: ``bounds`` maps a field
+    name to ``(low, high)`` (either None); each field becomes an int within them or
+    :class:`ArgumentError` names it."""
+    for name, (low, high) in bounds.items():
+        setattr(obj, name, integer(name, getattr(obj, name), low, high))
+
+
+def choice(name: str, value, options):
+    """``value`` when it is one of ``options``, else :class:`ArgumentError` listing them."""
+    if isinstance(value, str) and value in options:
+        return value
+    raise ArgumentError(f"must be one of {', '.join(map(repr, options))}, got {value!r}", name)
+
+
+def output_folder(path, name: str = "out") -> Path:
+    """``path`` as a folder that exists (made with its parents) and can be written: else
+    :class:`~symbolic.errors.OutputError` naming it (a file in the way, no permission, a
+    read-only or virtual file system such as /proc)."""
+    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)) \
+            or str(path) == "":
+        raise ArgumentError(f"must be a folder path, got {path!r}", name)
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".symbolic-write-test-{os.getpid()}"
+        probe.open("wb").close()
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"{name}: cannot write this folder ({e.strerror or e})",
+                          folder) from None
+    return folder
+
+
+def output_file(path, name: str = "path") -> Path:
+    """``path`` as a file that can be written (its folder made when missing), checked before
+    any work is done: else :class:`~symbolic.errors.OutputError` naming it. An existing file
+    is left as it is; a probe file made by the check is removed."""
+    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)) \
+            or str(path) == "":
+        raise ArgumentError(f"must be a file path, got {path!r}", name)
+    file = Path(path)
+    if file.is_dir():
+        raise OutputError(f"{name}: is a folder; give a file name", file)
+    existed = file.exists()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.open("ab").close()
+        if not existed:
+            file.unlink()
+    except OSError as e:
+        raise OutputError(f"{name}: cannot write here ({e.strerror or e})", file) from None
+    return file
 
 
 def time_signature(value, name: str = "time_signature") -> tuple[int, int]:

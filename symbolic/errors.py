@@ -12,6 +12,7 @@ import os
 __all__ = [
     "SymbolicError",
     "ArgumentError",
+    "ArgumentTypeError",
     "TickTimeError",
     "ParseError",
     "MidiParseError",
@@ -33,6 +34,7 @@ __all__ = [
     "RunMismatchError",
     "RunInProgressError",
     "ModelFolderError",
+    "OutputError",
 ]
 
 
@@ -62,6 +64,11 @@ class SymbolicError(Exception):
 class ArgumentError(SymbolicError, ValueError):
     """A function or command got an argument outside what it accepts; ``source`` names the
     argument, the reason says the allowed range."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of a type the function does not take (None, a number for a path...); also
+    a ``TypeError``, as Python raises for such calls."""
 
 
 class TickTimeError(SymbolicError, TypeError):
@@ -146,3 +153,8 @@ class RunInProgressError(SymbolicError):
 
 class ModelFolderError(SymbolicError, ValueError):
     """A model folder whose config.json or weights cannot make the model it names."""
+
+
+class OutputError(SymbolicError, OSError):
+    """A file or folder cannot be written where it was asked for (no such folder, no
+    permission, a folder in the way, a read-only file system)."""

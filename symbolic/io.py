@@ -23,7 +23,9 @@ from pathlib import Path
 
 import symusic
 
+from . import checks
 from .errors import (
+    ArgumentTypeError,
     DataNotFoundError,
     EmptyScoreError,
     InputTooLargeError,
@@ -105,6 +107,10 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     :class:`InputTooLargeError` (over ``max_bytes`` or ``limits``), :class:`EmptyScoreError`
     (no notes, unless ``allow_empty``).
     """
+    max_bytes = checks.integer("max_bytes", max_bytes, 1)
+    if tune is not None and (isinstance(tune, bool) or not isinstance(tune, (int, str))):
+        raise ArgumentTypeError(f"must be a tune's 0-based index or its title, got {tune!r}",
+                                "tune")
     name = source_name(source)
     if isinstance(source, str) and source.startswith(CORPUS_PREFIX):
         return check_score(_load_corpus(source[len(CORPUS_PREFIX):], tune=tune,
@@ -123,7 +129,8 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
         except OSError as e:
             raise DataNotFoundError(f"cannot read: {e.strerror or e}", path) from e
     else:
-        raise TypeError(f"load() takes a path, bytes or 'corpus:NAME', not {type(source).__name__}")
+        raise ArgumentTypeError(f"must be a path, bytes or 'corpus:NAME', got {source!r}",
+                                "source")
     if len(data) > max_bytes:
         raise InputTooLargeError(f"{len(data)} bytes is over the {max_bytes}-byte limit", name)
     if len(data) == 0:
@@ -360,6 +367,8 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
     'abc' (via midi2abc: notes and meter survive, velocities and programs do not),
     'png' (a piano-roll plot). Returns the path written.
     """
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ArgumentTypeError(f"must be a file path, got {path!r}", "path")
     path = Path(path)
     fmt = format or _SAVE.get(path.suffix.lower())
     if fmt is None:
@@ -367,7 +376,7 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
             f"cannot save as {path.suffix or 'a file without suffix'!r}; use one of "
             f"{sorted(_SAVE)}", path)
     score = as_tick(score)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    checks.output_file(path)
     if fmt == "midi":
         score.dump_midi(str(path))
     elif fmt in ("musicxml", "mxl"):

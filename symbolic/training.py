@@ -41,6 +41,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import checks
 from .errors import ArgumentError
 
 __all__ = [
@@ -95,6 +96,22 @@ class TrainConfig:
     threads: int | None = None
     progress: bool = True
 
+    def __post_init__(self):  # a bad value fails here, not steps into a run
+        self.steps = checks.integer("steps", self.steps, 1)
+        self.lr = checks.number("lr", self.lr, 0.0, low_open=True)
+        checks.choice("optimizer", self.optimizer, ("adamw", "adam", "sgd"))
+        checks.choice("schedule", self.schedule, ("constant", "linear", "cosine"))
+        self.weight_decay = checks.number("weight_decay", self.weight_decay, 0.0)
+        self.momentum = checks.number("momentum", self.momentum, 0.0, 1.0)
+        self.min_lr_ratio = checks.number("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        if self.grad_clip is not None:
+            self.grad_clip = checks.number("grad_clip", self.grad_clip, 0.0, low_open=True)
+        for name in ("warmup", "eval_every", "checkpoint_every", "seed"):
+            setattr(self, name, checks.integer(name, getattr(self, name), 0))
+        self.log_every = checks.integer("log_every", self.log_every, 1)
+        if self.threads is not None:
+            self.threads = checks.integer("threads", self.threads, 1, 4096)
+
 
 @dataclass
 class TrainResult:
@@ -130,6 +147,20 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ArgumentError(f"{str(dev)!r}, but this machine has no CUDA device (use 'auto' or "
                             "'cpu')", "device")
     return dev
+
+
+def check_run(*, device="auto", out=None, stop_at=None, max_minutes=None) -> None:
+    """The arguments every ``train`` shares, checked before any data loads: ``device`` this
+    machine has, ``out`` a folder that can be written (None: no saving), ``stop_at`` a step
+    >= 1 and ``max_minutes`` > 0 (None: no early stop). Raises
+    :class:`~symbolic.errors.ArgumentError` (or ``OutputError`` for ``out``) naming it."""
+    resolve_device(device)
+    if out is not None:
+        checks.output_folder(out, "out")
+    if stop_at is not None:
+        checks.integer("stop_at", stop_at, 1)
+    if max_minutes is not None:
+        checks.number("max_minutes", max_minutes, 0.0, low_open=True)
 
 
 def to_device(batch, device: torch.device):

@@ -140,7 +140,7 @@ def test_cli_melodize_and_train(tmp_path, capsys):
     assert main(["melodize", "--chords", "C G Am F", "--bars", "4", "-o", str(out),
                  "--png", str(tmp_path / "lead.png")]) == 0
     assert out.read_text().count("<harmony") == 4 and (tmp_path / "lead.png").stat().st_size
-    assert main(["melodize", "--chords", "C G", "--bars", "0", "-o", str(out)]) == 1
+    assert main(["melodize", "--chords", "C G", "--bars", "0", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "bars" in err[0]
     assert main(["train", "hrnn", "--kind", "attention", "--out", str(tmp_path / "a"),

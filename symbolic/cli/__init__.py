@@ -25,7 +25,9 @@
 
 FILE is a path (MIDI, MusicXML, ABC, Humdrum) or ``corpus:NAME`` from music21's corpus.
 A file that cannot be read is reported on stderr and the others go on; the exit status is 1
-when any failed.
+when any failed. Every error is one line ``error: ...`` on stderr: exit status 2 for an
+option's value (usage), 1 for bad input (a file missing or unreadable, an output that cannot
+be written, a chord, track or model the command does not know).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import SymbolicError
+from ..errors import ArgumentError, SymbolicError
 
 def _cmd_info(args) -> int:
     from ..analysis import describe, format_description
@@ -124,8 +126,15 @@ def main(argv=None) -> int:
         args.tune = int(args.tune)
     try:
         return args.func(args)
-    except SymbolicError as e:
+    except ArgumentError as e:  # an option's value: a usage error, as argparse's own
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SymbolicError as e:  # the input (a file, a chord, a model folder) is wrong
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the file system refused a read or write the checks did not foresee
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
 
 

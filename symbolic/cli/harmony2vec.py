@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "cmd_harmony_embed", "settings_of",
            "train_command", "parse_sources"]
@@ -67,10 +66,11 @@ def _cmd_plot(args) -> int:
 
     from ..models import harmony2vec
 
+    from .. import checks
+
     matplotlib.use("Agg")  # files only: no display on servers and in CI
+    out = checks.output_folder(args.out, "--out")
     model = harmony2vec.load(args.model)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     for name, draw in (("triads.png", harmony2vec.plot_triads),
                        ("keys.png", harmony2vec.plot_key_distances),
                        ("neighbours.png", harmony2vec.plot_neighbours)):
@@ -145,12 +145,18 @@ def train_command(args) -> str:
 
 def parse_sources(text: str) -> dict:
     """``"pop909,bach_chorales,essen:500"`` -> ``{"pop909": None, ..., "essen": 500}``."""
+    from .. import checks
+    from ..data.music21_corpus import mixture
+    from ..errors import ArgumentError
+
     out = {}
     for part in text.split(","):
         name, _, limit = part.strip().partition(":")
         if name:
-            out[name] = int(limit) if limit else None
-    return out
+            out[name] = checks.integer("--sources", limit, 1) if limit else None
+    if not out:
+        raise ArgumentError(f"names no source: {text!r}", "--sources")
+    return mixture(out, "--sources")
 
 
 def _item(text: str):

@@ -40,9 +40,12 @@ def add_parsers(sub) -> None:
 
 def cmd_melodize(args) -> int:
     """Handler of ``symbolic melodize``: writes the file(s) and prints a one-line summary."""
-    from .. import io
+    from .. import checks, io
     from ..models.hrnn import melodize, save_leadsheet
 
+    for path, name in ((args.output, "--output"), (args.png, "--png")):
+        if path is not None:
+            checks.output_file(path, name)
     opening = None if args.opening is None else io.load(args.opening)
     score = melodize(args.chords, bars=args.bars, seed=args.seed, opening=opening,
                      opening_bars=args.opening_bars, model=args.model,

@@ -25,10 +25,11 @@ from typing import Iterator
 
 import symusic
 
-from ..errors import DataNotFoundError
+from .. import checks
+from ..errors import ArgumentError, DataNotFoundError
 from . import Failure, iter_scores
 
-__all__ = ["COLLECTIONS", "piece_names", "iter_collection", "bach_chorales"]
+__all__ = ["COLLECTIONS", "piece_names", "iter_collection", "bach_chorales", "mixture"]
 
 # collection -> (music21 composer/folder, filename filter)
 COLLECTIONS: dict[str, tuple[str, str]] = {
@@ -63,8 +64,28 @@ def piece_names(collection: str, split: str | None = None) -> tuple[str, ...]:
     if split is None or split == "all":
         return names
     if split not in ("train", "valid", "test"):
-        raise ValueError(f"unknown split {split!r}; choose train, valid, test or all")
+        raise ArgumentError(f"unknown split {split!r}; choose train, valid, test or all",
+                            "split")
     return tuple(n for i, n in enumerate(names) if SPLIT_OF_INDEX.get(i % 10, "train") == split)
+
+
+def mixture(sources, name: str = "sources") -> dict:
+    """A training mixture ``{source: pieces or None}`` checked: every source ``"pop909"`` or a
+    collection of :data:`COLLECTIONS`, every count a whole number >= 1 (None: all pieces).
+    Names alone (a list) mean all pieces of each; empty is allowed (a caller that brings its
+    own corpus). Anything else raises
+    :class:`~symbolic.errors.ArgumentError` naming ``name``."""
+    known = ("pop909", *COLLECTIONS)
+    if isinstance(sources, (str, bytes)) or not hasattr(sources, "__iter__"):
+        raise ArgumentError(f"must be a dict {{source: pieces or None}}, got {sources!r}", name)
+    items = sources.items() if isinstance(sources, dict) else ((s, None) for s in sources)
+    out = {}
+    for source, n in items:
+        if source not in known:
+            raise ArgumentError(f"unknown source {source!r}; choose from {', '.join(known)}",
+                                name)
+        out[source] = None if n is None else checks.integer(f"{name}[{source!r}]", n, 1)
+    return out
 
 
 @lru_cache(maxsize=None)

@@ -78,7 +78,8 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import EncodeError, ParseError, TickTimeError
+from .. import checks
+from ..errors import ArgumentTypeError, EncodeError, ParseError, TickTimeError
 from ..timeline import MetricGrid, ScoreMeta, require_tick
 from ..harmony import (
     CMHRNN_QUALITIES,
@@ -199,11 +200,9 @@ def chord_id(chord) -> int:
 
 def chord_of_id(i: int) -> Chord:
     """The :class:`~symbolic.harmony.Chord` of a chord id (inverse of :func:`chord_id`)."""
-    i = int(i)
+    i = checks.integer("i (chord id)", i, 0, _N_IDS - 1)
     ch = _ID_CHORDS.get(i)
     if ch is None:
-        if not 0 < i < _N_IDS:
-            raise ValueError(f"chord ids are 0..{_N_IDS - 1}, got {i}")
         k, bass = divmod(i - 1, 13)
         root, q = divmod(k, _NQ)
         ch = _ID_CHORDS[i] = Chord(root, _QUALITY_NAMES[q], None if bass == 12 else bass)
@@ -845,6 +844,18 @@ def _problems(a, on, dur, grid: MetricGrid | None, last_sound) -> list[str]:
     return out
 
 
+def _as_events(events) -> Events:
+    """``events`` as :class:`Events` (an int array is wrapped); anything else raises
+    :class:`~symbolic.errors.ArgumentTypeError` naming ``events``."""
+    if isinstance(events, Events):
+        return events
+    try:
+        return Events(events)
+    except (TypeError, ValueError) as e:
+        raise ArgumentTypeError(f"must be lead-sheet events (Events or an [N, 5] int array), "
+                                f"got {type(events).__name__} ({e})", "events") from None
+
+
 def validate(events, meta: ScoreMeta | None = None) -> list[str]:
     """What makes ``events`` invalid (see the module docstring); empty when valid.
 
@@ -852,8 +863,7 @@ def validate(events, meta: ScoreMeta | None = None) -> list[str]:
     must match (default ``events.meta``; a grid too short is extended by repeating its last
     bar); without one, the flags define the bars.
     """
-    if not isinstance(events, Events):
-        events = Events(events)
+    events = _as_events(events)
     if meta is None:
         meta = events.meta
     a = events.array
@@ -878,8 +888,7 @@ def to_leadsheet(events, meta: ScoreMeta | None = None, *, strict: bool = True,
     are ignored when ``meta`` gives the grid, and splits need not be canonical. Fields out of
     range always raise. Chords become the 49-class chords; velocities are ``velocity``.
     """
-    if not isinstance(events, Events):
-        events = Events(events)
+    events = _as_events(events)
     if meta is None:
         meta = events.meta
     a = events.array

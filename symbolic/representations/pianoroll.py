@@ -63,7 +63,8 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import ParseError, UnsupportedFormatError
+from .. import checks
+from ..errors import ArgumentError, ArgumentTypeError, ParseError, UnsupportedFormatError
 from ..timeline import MetricGrid, ScoreMeta, as_tick
 from . import EncodeReport
 
@@ -180,8 +181,8 @@ def encode(score: symusic.Score, *, strict: bool = False, source=None, mode: str
     instead of altering or dropping any note; ``source`` names the input in the report and the
     error. See the module docstring for what is lost.
     """
-    if mode not in ("merged", "tracks"):
-        raise ValueError(f"mode must be 'merged' or 'tracks', got {mode!r}")
+    checks.choice("mode", mode, ("merged", "tracks"))
+    resolution = checks.integer("resolution", resolution, 1)
     score = as_tick(score)
     if grid is None:
         grid = MetricGrid.from_score(score, resolution=resolution, bar_ticks=bar_ticks)
@@ -331,22 +332,26 @@ def _as_uint8(image) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
-            raise TypeError(f"image must be numeric, got dtype {image.dtype}")
+            raise ArgumentTypeError(f"must be numeric, got dtype {image.dtype}", "image")
         image = np.clip(np.rint(image.astype(np.float64)), 0, 255).astype(np.uint8)
     if image.ndim not in (3, 4) or image.shape[-3] != PITCHES or image.shape[-1] < 2:
-        raise ValueError(f"expected an image [128, W, 3] or [T, 128, W, 3], "
-                         f"got shape {image.shape}")
+        raise ArgumentError(f"must be [128, W, 3] or [T, 128, W, 3], got shape {image.shape}",
+                            "image")
     return image
 
 
 def default_meta(width: int, *, ticks_per_quarter: int = 480, qpm: float = 120.0,
                  resolution: int = STEPS_PER_QUARTER) -> ScoreMeta:
     """A timeline for a bare image ``width`` steps wide: 4/4 bars, one tempo (default 120)."""
-    tpq, bar_steps = int(ticks_per_quarter), 4 * resolution
+    tpq = checks.integer("ticks_per_quarter", ticks_per_quarter, 1, 32767)
+    resolution = checks.integer("resolution", resolution, 1, tpq)
+    qpm = checks.number("qpm", qpm, 0.0, checks.MAX_TEMPO_QPM, low_open=True)
+    bar_steps = 4 * resolution
     if tpq % resolution:
-        raise ValueError(f"ticks_per_quarter {tpq} is not a multiple of resolution {resolution}")
+        raise ArgumentError(f"{tpq} is not a multiple of resolution {resolution}",
+                            "ticks_per_quarter")
     step = tpq // resolution
-    width = max(int(width), 1)
+    width = max(checks.integer("width", width, 0), 1)
     bars = np.append(np.arange(0, width, bar_steps), width) * step
     steps = np.diff(bars) // step
     grid = MetricGrid(tpq, resolution, bars, steps, np.full(len(steps), 4), np.full(len(steps), 4))

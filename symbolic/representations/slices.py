@@ -48,7 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import symusic
 
-from ..errors import ParseError
+from .. import checks
+from ..errors import ArgumentError, ParseError
 from ..timeline import MetricGrid, ScoreMeta, as_tick
 from . import EncodeReport
 
@@ -101,9 +102,7 @@ class Slices:
 
 def pitch_classes(mask: int) -> tuple[int, ...]:
     """Pitch classes (ascending from C) of a 12-bit mask."""
-    mask = int(mask)
-    if not 0 <= mask < N_TOKENS:
-        raise ValueError(f"a slice mask is 0-{N_TOKENS - 1}, got {mask}")
+    mask = checks.integer("mask", mask, 0, N_TOKENS - 1)
     return tuple(pc for pc in range(12) if mask >> pc & 1)
 
 
@@ -161,7 +160,11 @@ def parse_slice_name(name: str) -> int:
 
 def mask_of_pitches(pitches) -> int:
     """The mask of a collection of MIDI pitches (or pitch classes): ``[60, 64, 67] -> 145``."""
-    p = np.asarray(pitches, dtype=np.int64).ravel()
+    try:
+        p = np.asarray(pitches, dtype=np.int64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ArgumentError(f"must be MIDI pitches or pitch classes (whole numbers), got "
+                            f"{pitches!r}", "pitches") from None
     return int(np.bitwise_or.reduce(_BITS[p % 12])) if len(p) else 0
 
 

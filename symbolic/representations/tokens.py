@@ -64,7 +64,8 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import DataNotFoundError, SymbolicError, TokenizationError
+from ..errors import (ArgumentError, ArgumentTypeError, DataNotFoundError, SymbolicError,
+                      TokenizationError)
 from . import EncodeReport
 
 __all__ = [
@@ -250,7 +251,7 @@ def build_preset(name: str):
     import miditok
 
     if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+        raise ArgumentError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}", "name")
     cls, overrides, _ = PRESETS[name]
     config = miditok.TokenizerConfig(**{**_COMMON, **overrides})
     with warnings.catch_warnings():
@@ -731,6 +732,8 @@ def encode(score: symusic.Score, *, tokenizer="remi", strict: bool = False, sour
     :class:`~symbolic.errors.EncodeError` (naming ``source``) unless every note comes back
     exactly. Raises :class:`TokenizationError` (naming ``source``) when miditok fails.
     """
+    if not isinstance(score, symusic.Score):
+        raise ArgumentTypeError(f"must be a symusic.Score, got {type(score).__name__}", "score")
     tok = _tokenizer(tokenizer)
     check_stream(tok)
     with warnings.catch_warnings(record=True) as caught:
@@ -780,6 +783,12 @@ def decode(x, *, tokenizer=None) -> symusic.Score:
         x = x.ids
     tok = _tokenizer("remi" if tokenizer is None else tokenizer)
     ids = np.asarray(x)
+    if ids.dtype.kind not in "iu" and not (ids.size == 0 and ids.dtype.kind == "f"):
+        raise ArgumentTypeError(f"must be token ids (whole numbers), got {type(x).__name__} of "
+                                f"dtype {ids.dtype}", "x")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size(tok)):
+        raise ArgumentError(f"ids must be in [0, {vocab_size(tok) - 1}] (the vocabulary), got "
+                            f"{int(ids.min())}..{int(ids.max())}", "x")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return tok.decode([ids.tolist()] if not tok.one_token_stream else ids.tolist())

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ... import checks
 from ...errors import OutOfVocabularyError, SymbolicError
 from ...harmony import Key
 from ...representations.slices import slice_name
@@ -150,6 +151,7 @@ class Harmony2Vec(nn.Module, HubModel, library_name="symbolic",
         return self._nearest(unit_vectors(v[ib] - v[ia] + v[ic]), {ia, ib, ic}, topn, among)
 
     def _nearest(self, query, exclude: set, topn: int, among) -> list["Neighbour"]:
+        topn = checks.integer("topn", topn, 1)
         cand = np.array([i for i in self._candidates(among) if i not in exclude], dtype=int)
         sims = self.vectors()[cand] @ query
         order = np.argsort(-sims, kind="stable")[:topn]

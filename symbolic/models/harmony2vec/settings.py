@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ... import checks
+from ...data.music21_corpus import mixture
 from ...data.slice_corpus import SOURCES
 
 __all__ = ["Settings", "SOURCES"]
@@ -35,3 +37,13 @@ class Settings:
     eval_batches: int = 20
     seed: int = 0
     sources: dict = field(default_factory=lambda: dict(SOURCES))
+
+    def __post_init__(self):  # a bad value fails here, not after the corpus has loaded
+        checks.integer_fields(self, {"dim": (1, 4096), "window": (1, 64),
+                                     "negatives": (1, 100),
+                                     "max_vocab": (1, 4096), "min_count": (1, None),
+                                     "batch_size": (1, 2**20), "steps": (1, None),
+                                     "eval_batches": (1, 10_000), "seed": (0, None)})
+        self.subsample = checks.number("subsample", self.subsample, 0.0, 1.0)
+        self.lr = checks.number("lr", self.lr, 0.0, 10.0, low_open=True)
+        self.sources = mixture(self.sources)

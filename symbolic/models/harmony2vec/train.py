@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ...data.slice_corpus import SliceCorpus, load_corpus
-from ...errors import OutOfVocabularyError
+from ...errors import ArgumentError, OutOfVocabularyError
 from .model import Harmony2Vec
 from .settings import Settings
 from .vocab import build_vocab, id_sequences, key_slice_counts, lookup_table, rotate
@@ -115,9 +115,15 @@ def train(settings: Settings | None = None, *, out=None, corpus: SliceCorpus | N
     the run). Returns the model (eval mode, CPU) and a report: corpus sizes, held-out loss of
     the model, of the unigram baseline and of chance, and the loss history.
     """
-    from ...training import fit, seed_everything
+    from ...training import check_run, fit, seed_everything
 
     s = settings or Settings()
+    if not isinstance(s, Settings):
+        raise ArgumentError(f"must be a harmony2vec Settings, got {type(s).__name__}",
+                            "settings")
+    check_run(device=device, out=out)
+    if resume and checkpoint_dir is None:
+        raise ArgumentError("resume needs checkpoint_dir (the folder to go on from)", "resume")
     if corpus is None:
         corpus = load_corpus(s.sources, "train", progress=progress)
     if held_out is None:

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from ...data.slice_corpus import SliceCorpus
-from ...errors import OutOfVocabularyError
+from ...errors import ArgumentError, OutOfVocabularyError
 from ...harmony import QUALITIES, Chord, Key
 from ...representations.slices import (
     N_TOKENS, mask_of_pitches, parse_slice_name, pitch_classes, slice_name,
@@ -125,11 +125,12 @@ def slice_mask(item) -> int:
     """The 12-bit mask of a chord or slice: an int mask (145), a chord label (``"C:maj"``,
     ``"Am7"``, ``"G/B"``), a slice name with two or more pitch classes (``"C-E-G"``), a
     :class:`~symbolic.harmony.Chord`, or a collection of MIDI pitches / pitch classes."""
-    if isinstance(item, (bool, np.bool_)):
-        raise TypeError("a slice is a chord label, slice name, mask or pitch collection")
+    if isinstance(item, (bool, np.bool_)) or item is None:
+        raise ArgumentError(f"must be a chord label, slice name, mask or pitch collection, got "
+                            f"{item!r}", "item")
     if isinstance(item, (int, np.integer)):
         if not 0 <= int(item) < N_TOKENS:
-            raise ValueError(f"a slice mask is 0-{N_TOKENS - 1}, got {item}")
+            raise ArgumentError(f"a slice mask is 0-{N_TOKENS - 1}, got {item}", "item")
         return int(item)
     if isinstance(item, Chord):
         return item.mask
@@ -138,7 +139,10 @@ def slice_mask(item) -> int:
             return parse_slice_name(item)
         return Chord.parse(item).mask
     if isinstance(item, Key):
-        raise TypeError("a key has no slice: use key_vector()")
+        raise ArgumentError("a key has no slice: use key_vector()", "item")
+    if not hasattr(item, "__iter__"):
+        raise ArgumentError(f"must be a chord label, slice name, mask or pitch collection, got "
+                            f"{item!r}", "item")
     return mask_of_pitches(list(item))
 
 
@@ -162,5 +166,6 @@ def chord_masks(family: str) -> tuple[int, ...]:
     diminished, augmented), ``"majmin"`` or ``"chords"`` (every quality that
     :func:`chord_label` names)."""
     if family not in _FAMILIES:
-        raise ValueError(f"among must be 'all', {', '.join(map(repr, _FAMILIES))} or a list")
+        raise ArgumentError(f"must be 'all', {', '.join(map(repr, _FAMILIES))} or a list, got "
+                            f"{family!r}", "among")
     return tuple(sorted({Chord(r, q).mask for q in _FAMILIES[family] for r in range(12)}))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ... import checks
 from ...data.leadsheets import WindowSampler, held_out_windows, pop909_leadsheets
 from ...errors import ArgumentError
 from .model import CMHRNN, HEAD_SIZES
@@ -34,12 +35,12 @@ def resolve(settings: Settings) -> Settings:
         raise ArgumentError(f"kind must be one of {', '.join(KINDS)}, got {s.kind!r}", "kind")
     for name in ("embed", "layers", "top_frame", "mid_frame", "length", "batch", "steps",
                  "eval_batches"):
-        if int(getattr(s, name)) < 1:
-            raise ArgumentError(f"must be at least 1, got {getattr(s, name)!r}", name)
-    if not 0.0 <= s.dropout < 1.0:
+        checks.integer(name, getattr(s, name), 1)
+    checks.integer("hidden", s.hidden, 0, 8192)
+    checks.integer("seed", s.seed, 0)
+    if not checks.number("dropout", s.dropout, 0.0, 1.0) < 1.0:
         raise ArgumentError(f"must be in [0, 1), got {s.dropout!r}", "dropout")
-    if not s.lr > 0:
-        raise ArgumentError(f"must be positive, got {s.lr!r}", "lr")
+    checks.number("lr", s.lr, 0.0, 10.0, low_open=True)
     if s.kind == "hrnn" and (s.top_frame % s.mid_frame or s.length % s.top_frame):
         raise ArgumentError(f"length ({s.length}) must be a multiple of top_frame "
                             f"({s.top_frame}), itself a multiple of mid_frame ({s.mid_frame})",
@@ -112,9 +113,10 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     ``stop_at`` / ``max_minutes``: stop early (at a logged step). Returns the model (eval,
     CPU) and the report.
     """
-    from ...training import fit, seed_everything
+    from ...training import check_run, fit, seed_everything
 
     s = resolve(settings or Settings())
+    check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
     if songs is None:
         songs = {sp: pop909_leadsheets(sp, path=data_path, progress=progress)
                  for sp in ("train", "valid", "test")}

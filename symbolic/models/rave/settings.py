@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ... import checks
+from ...data.music21_corpus import mixture
 from ...errors import SymbolicError
 
 __all__ = ["Settings", "SMALL_CONFIG", "SOURCES"]
@@ -59,6 +61,28 @@ class Settings:
     threads: int | None = None
     checkpoint_every: int = 1000
     log_every: int = 100
+
+    def __post_init__(self):  # a bad value fails here, not after minutes of rendering
+        checks.choice("size", self.size, ("default", "small"))
+        if self.sample_rate is not None:
+            self.sample_rate = checks.integer("sample_rate", self.sample_rate, 1000, 192_000)
+        if self.latent_dim is not None:
+            self.latent_dim = checks.integer("latent_dim", self.latent_dim, 1, 1024)
+        if self.threads is not None:
+            self.threads = checks.integer("threads", self.threads, 1, 4096)
+        checks.integer_fields(self, {"crop_frames": (1, 4096), "batch_size": (1, 4096),
+                                     "eval_pieces": (0, 10_000), "eval_batches": (0, 10_000),
+                                     "steps": (1, None), "seed": (0, None),
+                                     "checkpoint_every": (0, None), "log_every": (1, None)})
+        self.max_seconds = checks.number("max_seconds", self.max_seconds, 0.0, 3600.0,
+                                         low_open=True)
+        for name in ("lr", "lr_stage2"):
+            setattr(self, name, checks.number(name, getattr(self, name), 0.0, 10.0,
+                                              low_open=True))
+        for name in ("kl_beta", "adversarial_weight", "feature_weight"):
+            setattr(self, name, checks.number(name, getattr(self, name), 0.0))
+        self.kl_warmup = checks.number("kl_warmup", self.kl_warmup, 0.0, 1.0)
+        self.sources = mixture(self.sources)
 
     def architecture(self) -> dict:
         """Keyword arguments of a new :class:`~symbolic.models.rave.RaveCodec`."""
