@@ -9,7 +9,8 @@ The shared path, one device, batched::
   seconds, pitch, velocity, program, drum flag) made from any list of Scores: the one entry to
   the GPU.
 - :mod:`~symbolic.audio.rendering`: ``render(scores, sample_rate, backend='synth'|'soundfont')
-  -> Tensor[B, C, T]``; :mod:`~symbolic.audio.synth` (torch wavetables, GPU when present) and
+  -> Tensor[B, C, T]`` (in memory, up to a limit) and ``render_to_file(score, path)`` (a WAV
+  written in blocks, any length); :mod:`~symbolic.audio.synth` (torch wavetables, GPU when present) and
   :mod:`~symbolic.audio.soundfont` (local SoundFont, CPU reference).
 - :mod:`~symbolic.audio.dsp`: resampling (torch, no torchaudio) and WAV files.
 - :mod:`~symbolic.audio.codec`: :class:`AudioCodec`, :class:`Latents`, adapters for the
@@ -28,7 +29,8 @@ import importlib
 
 _NAMES = {
     "NoteBatch": ".notes", "notes_from_scores": ".notes",
-    "render": ".rendering", "BACKENDS": ".rendering",
+    "render": ".rendering", "BACKENDS": ".rendering", "render_to_file": ".rendering",
+    "RenderedFile": ".rendering",
     "Synth": ".synth", "render_synth": ".synth",
     "render_soundfont": ".soundfont", "find_soundfont": ".soundfont",
     "resample": ".dsp", "write_wav": ".dsp", "read_wav": ".dsp",

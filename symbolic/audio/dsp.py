@@ -33,9 +33,11 @@ import torch
 
 from ..errors import DataNotFoundError, ParseError
 
-__all__ = ["resample", "write_wav", "read_wav", "MAX_PHASES"]
+__all__ = ["resample", "write_wav", "write_wav_blocks", "read_wav", "read_wav_blocks",
+           "MAX_PHASES", "WAV_BLOCK"]
 
 MAX_PHASES = 1024
+WAV_BLOCK = 1 << 18  # frames converted to PCM at a time
 
 
 def _kernel_bank(up: int, down: int, zeros: int, rolloff: float, beta: float):
@@ -99,7 +101,6 @@ def resample(wav, orig_sr: int, new_sr: int, *, zeros: int = 16, rolloff: float 
 
 def _as_channels(wav) -> np.ndarray:
     a = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
-    a = a.astype(np.float64, copy=False)
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]
     if a.ndim == 1:
@@ -109,22 +110,63 @@ def _as_channels(wav) -> np.ndarray:
     return a
 
 
+def _pcm16(a: np.ndarray, scale: float = 1.0) -> bytes:
+    """Interleaved 16-bit PCM bytes of ``a [C, t]`` times ``scale`` (clamped, NaN as 0)."""
+    a = np.nan_to_num(a.astype(np.float64) * scale, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.ascontiguousarray(np.round(np.clip(a, -1.0, 1.0) * 32767.0).astype("<i2").T
+                                ).tobytes()
+
+
 def write_wav(path, wav, sample_rate: int) -> Path:
     """Write ``wav`` (``[T]``, ``[C, T]`` or ``[1, C, T]``, floats in [-1, 1]) as 16-bit PCM.
 
     Samples beyond [-1, 1] are clamped (never wrapped); NaN is written as 0. Returns the path.
+    Converted :data:`WAV_BLOCK` frames at a time (no float64 copy of the whole signal).
     """
     a = _as_channels(wav)
-    a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
-    pcm = np.round(np.clip(a, -1.0, 1.0) * 32767.0).astype("<i2")
+    blocks = (a[:, i:i + WAV_BLOCK] for i in range(0, a.shape[1], WAV_BLOCK))
+    return write_wav_blocks(path, blocks, sample_rate, a.shape[0])[0]
+
+
+def write_wav_blocks(path, blocks, sample_rate: int, channels: int, *,
+                     scale: float = 1.0) -> tuple[Path, int]:
+    """Write 16-bit PCM from an iterable of ``[C, t]`` blocks (tensors or arrays), each times
+    ``scale`` and clamped as :func:`write_wav` does, one block in memory at a time: returns
+    ``(path, frames written)``. The header's length is set when the file is closed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    frames = 0
     with wave.open(str(path), "wb") as f:
-        f.setnchannels(pcm.shape[0])
+        f.setnchannels(int(channels))
         f.setsampwidth(2)
         f.setframerate(int(sample_rate))
-        f.writeframes(np.ascontiguousarray(pcm.T).tobytes())
-    return path
+        for block in blocks:
+            a = _as_channels(block)
+            if a.shape[0] != channels:
+                raise ValueError(f"block of {a.shape[0]} channels in a {channels}-channel file")
+            f.writeframesraw(_pcm16(a, scale))
+            frames += a.shape[1]
+    return path, frames
+
+
+def read_wav_blocks(path, block: int = 1 << 18):
+    """``(sample_rate, channels, iterator of Tensor[C, t] float32)`` reading a 16-bit PCM WAV
+    ``block`` frames at a time (what :func:`write_wav_blocks` and fluidsynth write)."""
+    f = wave.open(str(path), "rb")
+    if f.getsampwidth() != 2:
+        f.close()
+        raise ParseError(f"expected 16-bit PCM, got {8 * f.getsampwidth()}-bit", source=path)
+    channels = f.getnchannels()
+
+    def gen():
+        with f:
+            while True:
+                raw = f.readframes(block)
+                if not raw:
+                    return
+                a = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+                yield torch.from_numpy(a.reshape(-1, channels).T.copy())
+    return f.getframerate(), channels, gen()
 
 
 def read_wav(path) -> tuple[torch.Tensor, int]:

@@ -37,9 +37,13 @@ from ..errors import ConversionError, EmptyScoreError, InputTooLargeError
 from ..limits import check_score
 from ..timeline import as_tick
 
-__all__ = ["NoteBatch", "notes_from_scores", "MAX_NOTES"]
+__all__ = ["NoteBatch", "notes_from_scores", "MAX_NOTES", "MAX_SAMPLES", "check_in_memory"]
 
 MAX_NOTES = 50_000_000  # about 1 GB of note arrays; far above any real batch
+#: Samples (files x channels x length) an in-memory render may return: 2**27, 512 MiB of
+#: float32, e.g. 50 minutes of 22,050 Hz mono or 12 minutes of 44,100 Hz stereo. Longer
+#: audio goes to a file block by block (:func:`symbolic.audio.render_to_file`).
+MAX_SAMPLES = 1 << 27
 
 
 @dataclass(frozen=True, eq=False)  # arrays: compare fields yourself
@@ -129,6 +133,22 @@ def _sustained(onset: np.ndarray, end: np.ndarray, pedals) -> np.ndarray:
     # A note that starts after the pedal went down is held too; one released exactly when the
     # pedal goes down is caught (side="right").
     return np.where(held, np.maximum(end, p_end[kk]), end)
+
+
+def check_in_memory(n_files: int, channels: int, length: int, sample_rate: int,
+                    max_samples: int | None = None) -> None:
+    """Refuse an in-memory render of ``n_files x channels x length`` samples above
+    ``max_samples`` (default :data:`MAX_SAMPLES`) with an
+    :class:`~symbolic.errors.InputTooLargeError` naming the limit and the file path."""
+    limit = MAX_SAMPLES if max_samples is None else int(max_samples)
+    total = int(n_files) * int(channels) * int(length)
+    if total > limit:
+        raise InputTooLargeError(
+            f"{n_files} file(s) x {channels} channel(s) x {length / sample_rate:.1f} s at "
+            f"{sample_rate} Hz is {total:,} samples ({total * 4 / 2**20:,.0f} MiB), over the "
+            f"in-memory limit of {limit:,} samples (symbolic.audio.notes.MAX_SAMPLES); render "
+            "to a file instead, which streams in blocks: symbolic.audio.render_to_file(score, "
+            "'out.wav', ...) or 'symbolic render IN OUT.wav'", source="<render>")
 
 
 def notes_from_scores(scores, *, sustain: bool = True, allow_empty: bool = False,

@@ -22,7 +22,9 @@ places it looked.
   ``fluidsynth``), else symusic with a warning; a file the first engine fails on is tried with
   the other.
 
-Files render one after another on the CPU (the ``device`` argument only places the result).
+The whole output is returned, so more than :data:`~symbolic.audio.notes.MAX_SAMPLES` samples
+are refused before rendering (:func:`symbolic.audio.render_to_file` streams fluidsynth's own
+WAV to a file instead). Files render one after another on the CPU (the ``device`` argument only places the result).
 Output ``Tensor[B, C, T]`` float32: ``length`` samples (default: the longest file plus
 :data:`TAIL_SECONDS`), shorter renders zero-padded, longer ones cut. Loudness as the synth:
 ``normalize=True`` peak-normalizes each file to 0.9; otherwise the engine's own level.
@@ -43,10 +45,10 @@ import torch
 
 from ..errors import DataNotFoundError, SoundFontError
 from ..training import resolve_device
-from .notes import NoteBatch, notes_from_scores
+from .notes import NoteBatch, check_in_memory, notes_from_scores
 
 __all__ = ["find_soundfont", "render_soundfont", "SOUNDFONT_PATHS", "TAIL_SECONDS",
-           "fluidsynth_path"]
+           "fluidsynth_path", "render_fluidsynth_file"]
 
 SOUNDFONT_PATHS = (
     "/usr/share/sounds/sf2/TimGM6mb.sf2",
@@ -100,23 +102,32 @@ def _render_symusic(score, sf: Path, sample_rate: int, channels: int, quality: i
     return np.asarray(audio, dtype=np.float32).reshape(channels, -1)
 
 
-def _render_fluidsynth(score, sf: Path, sample_rate: int, channels: int,
-                       gain: float = 0.5) -> np.ndarray:
-    from .dsp import read_wav
-
+def render_fluidsynth_file(score, sf: Path, sample_rate: int, wav: Path,
+                           gain: float = 0.5) -> Path:
+    """Render ``score`` with the fluidsynth program straight to the 16-bit stereo WAV ``wav``
+    (fluidsynth renders in small buffers: its memory does not grow with the length)."""
     exe = fluidsynth_path()
     if exe is None:
         raise SoundFontError("the fluidsynth program is not installed (Debian: fluidsynth)",
                              source=sf)
     with tempfile.TemporaryDirectory(prefix="symbolic-fs-") as tmp:
-        mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
+        mid = Path(tmp) / "in.mid"
         score.dump_midi(str(mid))
         cmd = [exe, "-ni", "-q", "-F", str(wav), "-T", "wav", "-O", "s16", "-r",
                str(sample_rate), "-g", str(gain), str(sf), str(mid)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-        if proc.returncode != 0 or not wav.is_file():
-            raise SoundFontError(f"fluidsynth failed ({proc.returncode}): "
-                                 f"{(proc.stderr or proc.stdout).strip()[:300]}", source=sf)
+    if proc.returncode != 0 or not Path(wav).is_file():
+        raise SoundFontError(f"fluidsynth failed ({proc.returncode}): "
+                             f"{(proc.stderr or proc.stdout).strip()[:300]}", source=sf)
+    return Path(wav)
+
+
+def _render_fluidsynth(score, sf: Path, sample_rate: int, channels: int,
+                       gain: float = 0.5) -> np.ndarray:
+    from .dsp import read_wav
+
+    with tempfile.TemporaryDirectory(prefix="symbolic-fs-") as tmp:
+        wav = render_fluidsynth_file(score, sf, sample_rate, Path(tmp) / "out.wav", gain)
         audio, _ = read_wav(wav)
     audio = audio.numpy()
     if channels == 1:
@@ -143,6 +154,9 @@ def render_soundfont(scores, sample_rate: int = 22050, *, length: int | None = N
     score_list = [scores] if isinstance(scores, symusic.Score) else list(scores)
     notes: NoteBatch = notes_from_scores(score_list, sustain=False)  # validates the input
     sample_rate = int(sample_rate)
+    expected = length if length is not None else int(math.ceil(
+        (float(notes.file_duration.max()) + TAIL_SECONDS) * sample_rate))
+    check_in_memory(len(score_list), channels, expected, sample_rate)
     cache: dict = {}
     audios = []
     engines = {"fluidsynth": ["fluidsynth"], "symusic": ["symusic"]}.get(engine)

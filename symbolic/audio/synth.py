@@ -72,15 +72,15 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
 from ..training import resolve_device
-from .notes import NoteBatch, notes_from_scores
+from .notes import NoteBatch, check_in_memory, notes_from_scores
 
 __all__ = ["Synth", "render_synth", "Patch", "PATCHES", "PROGRAM_PATCH", "DRUM_SOUNDS",
-           "PITCH_DRUM", "FIXED_GAIN", "PEAK"]
+           "PITCH_DRUM", "FIXED_GAIN", "PEAK", "cached_synth"]
 
 TABLE_BITS = 11
 TABLE_SIZE = 1 << TABLE_BITS
@@ -573,23 +573,30 @@ def _drum_kernel(t0, rem, start, length, amp, bank, fade_samples: float):
 SEGMENT = 512  # samples per row of the work layout
 
 
-def _mix(out, lengths, bases, gains, kernel, note_args, const_args, chunk: int,
-         channel_stride: int):
-    """Add every note's samples into the flat ``out``.
+def _mix(out, onset, lengths, file, gains, kernel, note_args, const_args, chunk: int,
+         window: tuple):
+    """Add every note's samples that fall in ``window`` into the flat ``out``.
 
-    Each note is cut into segments of :data:`SEGMENT` samples; a chunk of segments is one
+    ``window = (w0, W, C)``: ``out`` holds samples ``w0 .. w0 + W - 1`` of every file and
+    channel, laid out ``[B, C, W]``. Each note is cut into segments of :data:`SEGMENT` samples
+    counted from its onset (the same segments whatever the window, so a window's samples are
+    the one-shot render's); the segments that overlap the window are computed in chunks, one
     ``[n, SEGMENT]`` block whose rows broadcast their note's parameters (``note_args``:
     tensors ``[..., N]``, gathered per row to ``[..., n, 1]``). Sample ``t`` of a note lands
-    at ``bases + t`` (+ ``channel_stride`` per channel, times that channel's gain
-    ``gains[c]``); samples past a note's end are zeros added at its last sample.
+    at ``onset + t - w0`` (times channel ``c``'s gain ``gains[c]``); samples past a note's end
+    or outside the window are zeros added at the nearest sample inside both.
     """
-    if lengths.numel() == 0:
+    w0, W, C = window
+    if lengths.numel() == 0 or W <= 0:
         return
     dev = out.device
-    n_seg = (lengths + SEGMENT - 1) // SEGMENT
-    seg_note = torch.repeat_interleave(torch.arange(len(lengths), device=dev), n_seg)
-    seg_first = torch.cumsum(n_seg, 0) - n_seg
-    seg_t0 = (torch.arange(len(seg_note), device=dev) - seg_first[seg_note]) * SEGMENT
+    lo = torch.clamp(w0 - onset, min=0) // SEGMENT
+    hi = (torch.minimum(lengths, w0 + W - onset) + SEGMENT - 1) // SEGMENT
+    count = (hi - lo).clamp_min(0)
+    seg_note = torch.repeat_interleave(torch.arange(len(lengths), device=dev), count)
+    seg_first = torch.cumsum(count, 0) - count
+    seg_t0 = (lo[seg_note] + torch.arange(len(seg_note), device=dev)
+              - seg_first[seg_note]) * SEGMENT
     ramp = torch.arange(SEGMENT, device=dev)
     rows = max(1, chunk // SEGMENT)
     for s0 in range(0, len(seg_note), rows):
@@ -597,15 +604,16 @@ def _mix(out, lengths, bases, gains, kernel, note_args, const_args, chunk: int,
         t0 = seg_t0[s0:s0 + rows, None]
         rem = lengths.index_select(0, note)[:, None] - t0
         args = [a.index_select(-1, note).unsqueeze(-1) for a in note_args]
-        val = kernel(t0, rem, *args, *const_args).reshape(-1)
-        pos = (bases.index_select(0, note)[:, None] + t0
-               + torch.minimum(ramp, rem - 1)).reshape(-1)
+        val = kernel(t0, rem, *args, *const_args)
+        at = onset.index_select(0, note)[:, None] - w0 + t0 + torch.minimum(ramp, rem - 1)
+        val = torch.where((at >= 0) & (at < W), val, 0.0).reshape(-1)
+        pos = (file.index_select(0, note)[:, None] * (C * W) + at.clamp(0, W - 1)).reshape(-1)
         if gains is None:
             out.index_add_(0, pos, val)
         else:
             for c in range(gains.shape[0]):
                 g = gains[c].index_select(0, note)[:, None].expand(-1, SEGMENT).reshape(-1)
-                out.index_add_(0, pos + c * channel_stride, val * g)
+                out.index_add_(0, pos + c * W, val * g)
 
 
 def _pan_gains(pan: torch.Tensor) -> torch.Tensor:
@@ -741,16 +749,21 @@ class Synth:
     def render(self, notes: NoteBatch, length: int | None = None, *,
                normalize: bool = True) -> torch.Tensor:
         """Audio ``Tensor[B, C, T]`` of a :class:`NoteBatch` (``T = length`` samples, default
-        :meth:`default_length`). See the module docstring for loudness."""
+        :meth:`default_length`). See the module docstring for loudness. The whole output is
+        allocated at once: above :data:`~symbolic.audio.notes.MAX_SAMPLES` samples
+        (``B x C x T``) it raises :class:`~symbolic.errors.InputTooLargeError`; render long
+        pieces block by block with :meth:`blocks` or to a file with
+        :func:`symbolic.audio.render_to_file`."""
         T = self.default_length(notes) if length is None else int(length)
         if T < 0:
             raise ValueError(f"length must be >= 0 samples, got {length}")
         B, C = notes.n_files, self.channels
+        check_in_memory(B, C, T, self.sample_rate)
         out = torch.zeros(B * C * T, dtype=torch.float32, device=self.device)
         if len(notes) and T:
-            n = notes.tensors(self.device)
             with torch.no_grad():
-                self._render_into(out, n, T)
+                for args in self._plan(notes.tensors(self.device), T):
+                    _mix(out, *args, self.chunk, (0, T, C))
         out = out.reshape(B, C, T)
         if normalize and T:
             peak = out.abs().amax(dim=(1, 2), keepdim=True)
@@ -762,15 +775,41 @@ class Synth:
     def __call__(self, notes: NoteBatch, length: int | None = None, **kw) -> torch.Tensor:
         return self.render(notes, length, **kw)
 
-    def _render_into(self, out, n, T):
-        C = self.channels
+    def blocks(self, notes: NoteBatch, length: int | None = None, *,
+               block: int = 1 << 19) -> Iterator[torch.Tensor]:
+        """The raw mix (no gain, no normalization) of :meth:`render`, ``block`` samples at a
+        time: ``Tensor[B, C, w]`` pieces (``w = block``, the last one shorter) whose
+        concatenation is the one-shot render before its gain, up to float rounding (each
+        block computes the same per-note segments; only the order of the additions differs).
+        Memory holds one block plus the notes' parameters, whatever ``T``."""
+        T = self.default_length(notes) if length is None else int(length)
+        if T < 0:
+            raise ValueError(f"length must be >= 0 samples, got {length}")
+        block = max(1, int(block))
+        B, C = notes.n_files, self.channels
+        plan = []
+        if len(notes) and T:
+            with torch.no_grad():
+                plan = self._plan(notes.tensors(self.device), T)
+        for w0 in range(0, T, block):
+            W = min(block, T - w0)
+            out = torch.zeros(B * C * W, dtype=torch.float32, device=self.device)
+            with torch.no_grad():
+                for args in plan:
+                    _mix(out, *args, self.chunk, (w0, W, C))
+            yield out.reshape(B, C, W)
+
+    def _plan(self, n: dict, T: int) -> list:
+        """One ``(onset, length, file, gains, kernel, note_args, const_args)`` per group of
+        notes that share a kernel (see the module docstring), for an output of ``T``
+        samples."""
+        plan = []
         for is_drum in (False, True):
             sel = n["is_drum"] if is_drum else ~n["is_drum"]
             if not bool(sel.any()):
                 continue
             sub = _subset(n, sel)
-            keep = torch.round(sub["onset"] * self.sample_rate) < T
-            sub = _subset(sub, keep)
+            sub = _subset(sub, torch.round(sub["onset"] * self.sample_rate) < T)
             if sub["file"].numel() == 0:
                 continue
             if is_drum:
@@ -779,26 +818,31 @@ class Synth:
                            (self.bank, _CHOKE_FADE * self.sample_rate), None)]
             else:
                 onset, length, ints, floats, pan = self._tone_params(sub, T)
-                vib, cho = floats[8] > 0, floats[11] > 0
-                groups = []
-                for v in (False, True):
-                    for c in (False, True):
-                        mask = (vib == v) & (cho == c)
-                        if bool(mask.any()):
-                            groups.append((self._tone, (ints[:, mask], floats[:, mask]),
-                                           (self.tables, float(self.sample_rate),
-                                            self._dark_offset, v, c), mask))
-            gains = _pan_gains(pan) if C == 2 else None
-            bases = sub["file"] * (C * T) + onset
+                groups = self._tone_groups(ints, floats)
+            gains = _pan_gains(pan) if self.channels == 2 else None
             length = length.clamp_min(0)
             for kernel, note_args, const_args, mask in groups:
                 if mask is None:
-                    _mix(out, length, bases, gains, kernel, note_args, const_args,
-                         self.chunk, T)
+                    plan.append((onset, length, sub["file"], gains, kernel, note_args,
+                                 const_args))
                 else:
-                    _mix(out, length[mask], bases[mask],
-                         None if gains is None else gains[:, mask], kernel, note_args,
-                         const_args, self.chunk, T)
+                    plan.append((onset[mask], length[mask], sub["file"][mask],
+                                 None if gains is None else gains[:, mask], kernel, note_args,
+                                 const_args))
+        return plan
+
+    def _tone_groups(self, ints, floats) -> list:
+        """Pitched notes split by kernel variant (with or without vibrato, chorus)."""
+        vib, cho = floats[8] > 0, floats[11] > 0
+        groups = []
+        for v in (False, True):
+            for c in (False, True):
+                mask = (vib == v) & (cho == c)
+                if bool(mask.any()):
+                    groups.append((self._tone, (ints[:, mask], floats[:, mask]),
+                                   (self.tables, float(self.sample_rate), self._dark_offset,
+                                    v, c), mask))
+        return groups
 
 
 def _subset(n: dict, mask: torch.Tensor) -> dict:
@@ -833,7 +877,8 @@ def _choke(n: dict, onset: torch.Tensor) -> torch.Tensor:
 _SYNTHS: dict = {}
 
 
-def _cached_synth(sample_rate, channels, device, seed, compile) -> Synth:
+def cached_synth(sample_rate, channels, device, seed, compile) -> Synth:
+    """The :class:`Synth` for these settings, built once (the last four are kept)."""
     key = (int(sample_rate), int(channels), str(resolve_device(device)), int(seed),
            bool(compile))
     if key not in _SYNTHS:
@@ -854,5 +899,5 @@ def render_synth(scores, sample_rate: int = 22050, *, length: int | None = None,
     (rate, channels, device, seed, compile), so repeated calls do not rebuild tables.
     """
     notes = scores if isinstance(scores, NoteBatch) else notes_from_scores(scores)
-    return _cached_synth(sample_rate, channels, device, seed, compile).render(
+    return cached_synth(sample_rate, channels, device, seed, compile).render(
         notes, length, normalize=normalize)

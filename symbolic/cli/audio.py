@@ -3,11 +3,14 @@
     symbolic render IN OUT.wav [--backend synth|soundfont] [--sample-rate 22050]
                                [--soundfont PATH] [--channels 1|2] [--seed 0]
                                [--compile] [--device auto] [--no-normalize]
+                               [--block-seconds 30]
     symbolic train rave --out DIR --steps N [--stage 1|2] [--size default|small] ...
     symbolic codec train --out DIR --steps N ...     (the old spelling of ``train rave``)
 
 ``render``: IN is anything :func:`symbolic.load` reads (MIDI, MusicXML, ABC, Humdrum,
-``corpus:NAME``); the command prints what it wrote and how long it took. ``train rave``: one
+``corpus:NAME``); the WAV is written block by block (:func:`symbolic.audio.render_to_file`),
+so memory stays bounded whatever the length; the command prints what it wrote and how long
+it took. ``train rave``: one
 stage of the RAVE-style codec (:func:`symbolic.models.rave.train`) on rendered corpora; stage 1
 writes the codec to ``--out``, stage 2 reads it from there and rewrites it. Bad input raises a
 :class:`~symbolic.errors.SymbolicError`, which ``symbolic``'s ``main`` reports on stderr with
@@ -43,9 +46,9 @@ def add_parsers(sub) -> None:
 
 
 def cmd_render(args) -> int:
-    """Load ``args.input``, render it, write ``args.output`` (16-bit WAV); returns 0."""
-    from ..audio.dsp import write_wav
-    from ..audio.rendering import render
+    """Load ``args.input``, render it to ``args.output`` (16-bit WAV, written in blocks of
+    ``--block-seconds``: memory stays bounded whatever the length); returns 0."""
+    from ..audio.rendering import render_to_file
     from ..io import load
 
     tune = getattr(args, "tune", None)
@@ -53,13 +56,14 @@ def cmd_render(args) -> int:
         tune = int(tune)
     score = load(args.input, tune=tune)
     start = time.perf_counter()
-    wav = render(score, args.sample_rate, backend=args.backend, channels=args.channels,
-                 device=args.device, seed=args.seed, compile=args.compile,
-                 soundfont=args.soundfont, normalize=not args.no_normalize)
+    out = render_to_file(score, args.output, args.sample_rate, backend=args.backend,
+                         channels=args.channels, device=args.device, seed=args.seed,
+                         compile=args.compile, soundfont=args.soundfont,
+                         normalize=not args.no_normalize,
+                         block_seconds=getattr(args, "block_seconds", 30.0))
     seconds = time.perf_counter() - start
-    path = write_wav(args.output, wav[0].cpu(), args.sample_rate)
-    duration = wav.shape[-1] / args.sample_rate
-    print(f"{path}: {duration:.1f} s, {wav.shape[1]} channel(s), {args.sample_rate} Hz, "
+    duration = out.frames / args.sample_rate
+    print(f"{out.path}: {duration:.1f} s, {out.channels} channel(s), {args.sample_rate} Hz, "
           f"backend {args.backend}, rendered in {seconds:.2f} s "
           f"({duration / max(seconds, 1e-9):.0f}x real time)")
     return 0
@@ -84,6 +88,9 @@ def add_render_parser(subparsers):
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     p.add_argument("--no-normalize", action="store_true",
                    help="fixed gain instead of peak normalization")
+    p.add_argument("--block-seconds", type=float, default=30.0,
+                   help="seconds of audio computed and written at a time (default 30; "
+                        "memory is about 4 bytes per sample of a block)")
     p.add_argument("--tune", default=None, help="ABC tune: index or title")
     p.set_defaults(func=cmd_render)
     return p
