@@ -110,7 +110,7 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
         ("infill", "--device tpu9", [*inf, "--device", "tpu9"], U),
         ("infill", "--order best", [*inf, "--order", "best"], U),
         ("infill", "--tracks drums", [*inf, "--tracks", "drums"], B),
-        ("infill", "--tracks , (none)", [*inf, "--tracks", ","], U),
+        ("infill", "--tracks , (none)", [*inf[:2], "--tracks", ",", *inf[4:]], U),
         ("infill", "--region piano", [*inf, "--region", "piano"], U),
         ("infill", "--region piano:9-2", [*inf, "--region", "piano:9-2"], U),
         ("infill", "--map Guitar (no =)", [*inf, "--map", "Guitar"], U),

@@ -44,6 +44,14 @@ CLI_CASES = [  # (argv with {tiny}/{tmp} placeholders, exit status, text the err
     (["infill", "{tiny}", "--tracks", "piano", "--bars", "abc"], 2, "--bars"),
     (["infill", "{tiny}", "--tracks", "piano", "--top-p", "0"], 2, "top_p"),
     (["infill", "{tiny}", "--tracks", "piano", "--steps", "0"], 2, "steps"),
+    (["infill", "{tiny}", "--tracks", "piano", "--map", "Guitar"], 2, "--map"),
+    (["infill", "{tiny}", "--tracks", ","], 2, "--tracks"),
+    (["infill", "{tiny}", "--tracks", "piano", "--wav", "{tmp}/x.wav", "--sample-rate", "0"], 2,
+     "--sample-rate"),
+    (["compose", "--chords", "C G", "-o", "/proc/x.mid"], 1, "--output"),
+    (["train", "getdiff", "--out", "{tmp}/g", "--dim", "100", "--heads", "3"], 2, "--heads"),
+    (["train", "getdiff", "--out", "{tmp}/g", "--stop-at", "7"], 2, "--stop-at"),
+    (["train", "getdiff", "--out", "{tmp}/g", "--max-minutes", "-1"], 2, "max_minutes"),
     (["melodize", "--chords", "C G", "--bars", "0", "-o", "{tmp}/m.mid"], 2, "bars"),
     (["melodize", "--chords", "C G", "-o", "/proc/x.mid"], 1, "--output"),
     (["harmony-embed", "similar", "C:maj", "--topn", "0"], 2, "topn"),
@@ -61,7 +69,8 @@ CLI_CASES = [  # (argv with {tiny}/{tmp} placeholders, exit status, text the err
 ]
 
 
-@pytest.mark.parametrize("argv,status,text", CLI_CASES, ids=[" ".join(c[0][:4]) for c in CLI_CASES])
+@pytest.mark.parametrize("argv,status,text", CLI_CASES,
+                         ids=[" ".join(c[0][:4]) for c in CLI_CASES])
 def test_cli_misuse_is_one_error_line(argv, status, text, tiny, tmp_path, capsys):
     argv = [a.format(tiny=tiny, tmp=tmp_path) for a in argv]
     assert main(argv) == status

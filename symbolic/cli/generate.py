@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import checks
 from ..errors import ArgumentError
 
 DEMO_CHORDS = "C | G | Am | F | Dm | G | C | C"
@@ -23,7 +24,7 @@ def cmd_demo(args) -> int:
     from ..models.getdiff import compose, infill
     from ..io import save
 
-    out = Path(args.out)
+    out = checks.output_folder(args.out, "--out")
     first, last = _bar_range(args.infill_bars, "--infill-bars")
     # Said before the work starts, so that a first run is never a silent wait; the bars
     # below (stderr) count the sampling steps.
@@ -62,6 +63,25 @@ def _bar_range(text: str, name: str = "--bars") -> tuple[int, int]:
         raise ArgumentError(f"must look like 9-16 or 9 (bars 1-based, first <= last), got "
                             f"{text!r}", name)
     return parts[0], parts[1]
+
+
+def _tracks(args) -> list[str] | None:
+    """``--tracks`` (comma-separated or repeated) as a list; None when not given."""
+    if not args.tracks:
+        return None
+    tracks = [t.strip() for x in args.tracks for t in x.split(",") if t.strip()]
+    if not tracks:
+        raise ArgumentError(f"names no track: {args.tracks!r}", "--tracks")
+    return tracks
+
+
+def _check_outputs(args) -> None:
+    """The files the command will write, checked before any generation (minutes on a CPU)."""
+    for path, name in ((args.output, "--output"), (args.png, "--png"), (args.wav, "--wav")):
+        if path is not None:
+            checks.output_file(path, name)
+    if args.wav:
+        checks.integer("--sample-rate", args.sample_rate, 1000, 192_000)
 
 
 def _write_outputs(score, args) -> None:
@@ -110,9 +130,18 @@ def _cmd_infill(args) -> int:
         if not bars:
             raise ArgumentError(f"must look like TRACK:FIRST-LAST, got {r!r}", "--region")
         regions.append((track, _bar_range(bars, "--region")))
-    tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
+    tracks = _tracks(args)
     bars = _bar_range(args.bars) if args.bars else None
-    track_map = {k: v or None for k, v in (x.split("=", 1) for x in args.map or ())}
+    track_map = {}
+    for x in args.map or ():
+        name, equals, model_track = x.partition("=")
+        if not equals or not name:
+            raise ArgumentError(f"must look like 'Guitar=PIANO' (or 'Organ=' to leave a track "
+                                f"out), got {x!r}", "--map")
+        track_map[name] = model_track or None
+    if not (args.output or args.png or args.wav):
+        args.output = str(Path(args.input).with_suffix("")) + "-infilled.mid"
+    _check_outputs(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = infill(args.input, tracks=tracks, bars=bars, regions=regions,
@@ -122,8 +151,6 @@ def _cmd_infill(args) -> int:
                      order=args.order, progress=not args.quiet)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    if not (args.output or args.png or args.wav):
-        args.output = str(Path(args.input).with_suffix("")) + "-infilled.mid"
     _write_outputs(out, args)
     return 0
 
@@ -131,14 +158,15 @@ def _cmd_infill(args) -> int:
 def _cmd_compose(args) -> int:
     from ..models.getdiff import compose
 
-    tracks = [t for x in args.tracks or () for t in x.split(",") if t] or None
+    tracks = _tracks(args)
+    if not (args.output or args.png or args.wav):
+        args.output = "song.mid"
+    _check_outputs(args)
     out = compose(args.chords, bars=args.bars, tracks=tracks, tempo=args.tempo,
                   time_signature=args.time_signature, model=args.model, steps=args.steps,
                   temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                   seed=args.seed, device=args.device, order=args.order,
                   progress=not args.quiet)
-    if not (args.output or args.png or args.wav):
-        args.output = "song.mid"
     _write_outputs(out, args)
     return 0
 
@@ -200,7 +228,11 @@ def add_train_arguments(p) -> None:
 
 def run_train(args) -> int:
     from ..models.getdiff import Settings, train
+    from ..training import check_run
 
+    _check_train_arguments(args)
+    check_run(device=args.device, out=args.out, stop_at=args.stop_at,
+              max_minutes=args.max_minutes)
     settings = Settings(vocab=args.vocab, steps=args.steps, batch=args.batch, lr=args.lr,
                         seed=args.seed,
                         dim=args.dim, depth=args.depth, heads=args.heads,
@@ -212,3 +244,17 @@ def run_train(args) -> int:
     print(f"saved {args.out}: {info['steps']} steps in {info['minutes']} min, "
           f"held-out bound {last.get('eval_loss', float('nan')):.4f} nats/target cell")
     return 0
+
+
+def _check_train_arguments(args) -> None:
+    """``symbolic train getdiff``'s model and batch sizes, checked before POP909 loads."""
+    for name, low, high in (("batch", 1, 4096), ("dim", 1, 8192), ("depth", 1, 256),
+                            ("heads", 1, 256), ("window_bars", 1, checks.MAX_BARS)):
+        checks.integer(f"--{name.replace('_', '-')}", getattr(args, name), low, high)
+    if args.dim % args.heads:
+        raise ArgumentError(f"must divide --dim ({args.dim}), got {args.heads}", "--heads")
+    if args.threads:
+        checks.integer("--threads", args.threads, 0, 4096)
+    if args.stop_at is not None and args.stop_at % 50:
+        raise ArgumentError(f"must be a multiple of 50 (the logged steps), got {args.stop_at}",
+                            "--stop-at")
