@@ -5,9 +5,13 @@ variants of valid MIDI bytes: truncations at many offsets, flipped and random by
 lengths, absurd headers, malformed events, non-MIDI bytes and empty files. Every variant is
 ``(name, bytes)``; the name says how it was made, so a failure can be reproduced.
 
+:func:`crafted_inputs` adds the reproductions of reported attacks, made byte by byte: huge
+delta times, a 77-hour note, tempo 0, pitch and program bytes over 127, a tick count past
+2^31, a compressed MusicXML bomb (:func:`zip_bomb`) under its own name and named ``.mid``.
+
 ``benchmarks/fuzz_midi.py`` feeds this corpus to symusic without protection (in child
-processes, counting crashes) and to :func:`symbolic.load`; ``tests/test_io.py`` asserts that
-every variant either loads or raises :class:`~symbolic.errors.SymbolicError`.
+processes, counting crashes) and to every entry point of the toolkit; ``tests/test_io.py``
+asserts that every variant either loads or raises :class:`~symbolic.errors.SymbolicError`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Iterator
 import numpy as np
 import symusic
 
-__all__ = ["seed_midi", "broken_midi_corpus", "mutate"]
+__all__ = ["seed_midi", "broken_midi_corpus", "mutate", "crafted_inputs", "zip_bomb", "vlq",
+           "midi_file"]
 
 
 def seed_midi(seed: int = 0) -> bytes:
@@ -155,3 +160,68 @@ def broken_midi_corpus(data: bytes | None = None, *, seed: int = 0,
     for i in range(n_random):
         how, damaged = mutate(data, rng)
         yield f"random-damage{i}:{how}", damaged
+
+
+def vlq(n: int) -> bytes:
+    """``n`` as a MIDI variable-length quantity (7 bits a byte, high bit: more follows)."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def midi_file(*tracks: bytes, tpq: int = 480) -> bytes:
+    """A MIDI file (format 0 for one track, else 1) of the given track bodies, each closed
+    with an end-of-track event."""
+    body = b"".join(_track(t + b"\x00\xff\x2f\x00") for t in tracks)
+    return _header(0 if len(tracks) == 1 else 1, len(tracks), tpq) + body
+
+
+def zip_bomb(unpacked: int = 1 << 30, member: str = "score.musicxml") -> bytes:
+    """A ``.mxl`` (zip) whose MusicXML member unpacks to ``unpacked`` bytes of blanks inside
+    one tag: about 1 MB per GiB, written in 1 MiB pieces (never held whole)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="'
+                   f'{member}"/></rootfiles></container>')
+        with z.open(member, "w", force_zip64=unpacked >= 1 << 31) as f:
+            f.write(b"<")
+            piece = b" " * (1 << 20)
+            left = unpacked - 2
+            while left > 0:
+                f.write(piece[:min(left, len(piece))])
+                left -= len(piece)
+            f.write(b">")
+    return buf.getvalue()
+
+
+def crafted_inputs(bomb_bytes: int = 1 << 30) -> list[tuple[str, bytes, str]]:
+    """``(name, bytes, suffix)`` reproductions of reported attacks (see the module doc); the
+    bomb unpacks to ``bomb_bytes``."""
+    on, off = b"\x90\x3c\x40", b"\x80\x3c\x00"
+    far = vlq(0x0FFFFFFF)
+    held = vlq(0) + on + far + off  # one note 0x0FFFFFFF ticks long
+    long_deltas = midi_file(held * 8, held * 8)
+    out = [
+        (f"deltas 0x0FFFFFFF ({len(long_deltas)} B)", long_deltas, ".mid"),
+        ("one 77-hour note (37 B)", midi_file(vlq(0) + on + far + off), ".mid"),
+        ("tempo 0", midi_file(b"\x00\xff\x51\x03\x00\x00\x00" + _NOTE[:-4]), ".mid"),
+        ("pitch byte 0xBC (-68)", midi_file(b"\x00\x90\xbc\x40\x60\x80\xbc\x00"), ".mid"),
+        ("program 205", midi_file(b"\x00\xc0\xcd" + _NOTE[:-4]), ".mid"),
+        ("ticks past 2^31", midi_file(held * 9 + vlq(480) + on + vlq(480) + off), ".mid"),
+        ("velocity byte 0xFF", midi_file(b"\x00\x90\x3c\xff\x60\x80\x3c\x00"), ".mid"),
+        ("no notes", midi_file(b"\x00\xff\x51\x03\x07\xa1\x20"), ".mid"),
+        ("2 hours at 120 qpm", midi_file(vlq(0) + on + vlq(480 * 2 * 7200) + off), ".mid"),
+        ("59 minutes, 2 notes", midi_file(vlq(0) + on + vlq(480) + off
+                                          + vlq(480 * 2 * 3538) + on + vlq(480) + off), ".mid"),
+    ]
+    bomb = zip_bomb(bomb_bytes)
+    label = f"{bomb_bytes / 2**30:g} GiB" if bomb_bytes >= 1 << 30 else f"{bomb_bytes} B"
+    out += [(f".mxl bomb, {label} unpacked", bomb, ".mxl"),
+            (f".mxl bomb named .mid, {label}", bomb, ".mid")]
+    return out

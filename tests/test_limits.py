@@ -10,16 +10,8 @@ import symusic
 
 import symbolic
 from symbolic.errors import InputTooLargeError, ParseError
+from symbolic.fuzz import vlq
 from symbolic.limits import Limits, check_score
-
-
-def vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def midi(*events: bytes, tpq: int = 480) -> bytes:

@@ -138,16 +138,20 @@ def parse_progression(chords, bar_ticks: np.ndarray | None = None, *, n_bars: in
     if isinstance(chords, str):
         text = chords.strip()
         if not text:
-            raise ValueError("empty chord progression")
+            raise ArgumentError("must name at least one chord (e.g. 'C G Am F'), got an empty "
+                                "progression", "chords")
         if "|" in text:
             bars = [b.split() for b in text.strip("|").split("|")]
         else:
             bars = [[c] for c in re.split(r"[\s,]+", text) if c]
-    else:
+    elif isinstance(chords, (list, tuple)):
         bars = [[c] if isinstance(c, str) or not hasattr(c, "__iter__") else list(c)
                 for c in chords]
+    else:
+        raise ArgumentError("must be a progression string ('C G Am F' or 'C G | Am F') or a "
+                            f"list of chord labels, got {type(chords).__name__}", "chords")
     if not bars or any(len(b) == 0 for b in bars):
-        raise ValueError(f"a bar of the progression {chords!r} has no chord")
+        raise ArgumentError(f"every bar needs a chord; a bar of {chords!r} has none", "chords")
     parsed = [[Chord.parse(c) for c in b] for b in bars]
     if bar_ticks is None:
         return parsed
