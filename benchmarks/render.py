@@ -2,6 +2,7 @@
 
     python benchmarks/render.py [--songs 8] [--pieces 8] [--sample-rate 22050] [--threads N]
                                 [--no-compile] [--codec-size small] [--codec-seconds 10]
+    python benchmarks/render.py --long 59 [--sample-rate 44100] [--channels 2]
 
 Files: the first ``--songs`` POP909 songs (``$SYMBOLIC_DATA``/pop909, skipped when missing)
 and ``--pieces`` pieces of music21's bundled corpus (Bach chorales and quartet movements).
@@ -27,6 +28,11 @@ sf2_path)``, from MIDI files written beforehand), when pyfluidsynth imports.
 Then encode and decode time for each codec :func:`symbolic.audio.factory.available_codecs`
 lists (architecture with random weights: timing only) on ``--codec-seconds`` of the first synth
 render, resampled to the codec's rate.
+
+``--long MINUTES``: instead, a POP909 song tiled to that many minutes (default 59) is written
+to a WAV with :func:`symbolic.audio.render_to_file` (blocks of 30 s) by the synth and by
+fluidsynth, each in a child process: peak RSS of the child (and of fluidsynth, its child),
+wall time, and what the one-shot float32 output alone would have taken.
 
 Wall-clock figures depend on the machine's load: run on an idle machine for numbers to quote.
 """
@@ -187,6 +193,63 @@ def bench_codecs(wav, sr, size, seconds):
             print(f"{name:<14} failed: {type(e).__name__}: {str(e)[:120]}")
 
 
+LONG_CHILD = r"""
+import resource, sys, time, torch
+import symbolic
+from symbolic.audio.rendering import render_to_file
+path, minutes, sr, channels, backend, out = sys.argv[1:7]
+song = symbolic.load(path)
+length = song.end()
+copies = max(1, int(float(minutes) * 60 // (song.to("second").end() or 1)))
+tiled = song.copy()
+for k in range(1, copies):
+    shifted = song.shift_time(k * length)
+    for mine, theirs in zip(tiled.tracks, shifted.tracks):
+        mine.notes.extend(theirs.notes)
+        mine.pedals.extend(theirs.pedals)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+done = render_to_file(tiled, out, int(sr), channels=int(channels), backend=backend)
+dt = time.perf_counter() - start
+print(copies, tiled.note_num(), done.frames, dt, before,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def bench_long(minutes: float, sr: int, channels: int) -> None:
+    """Peak memory of an hour-long render to a file, synth and fluidsynth (see the module
+    docstring); each backend in a fresh child process."""
+    import subprocess
+    import sys
+
+    from symbolic.data import data_root
+
+    song = data_root() / "pop909" / "001" / "001.mid"
+    print(f"{song} tiled to about {minutes:g} min, {sr} Hz, {channels} channel(s), "
+          "render_to_file (blocks of 30 s)")
+    print(f"{'backend':<12}{'copies':>7}{'notes':>9}{'audio min':>10}{'wall s':>9}"
+          f"{'x real time':>12}{'peak RSS MB':>12}{'growth MB':>10}{'child MB':>9}"
+          f"{'one-shot MB':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in ("synth", "soundfont"):
+            run = subprocess.run([sys.executable, "-c", LONG_CHILD, str(song), str(minutes),
+                                  str(sr), str(channels), backend, f"{tmp}/{backend}.wav"],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{backend:<12}failed: {run.stderr.strip()[-300:]}")
+                continue
+            copies, notes, frames, dt, before, peak, child = run.stdout.split()
+            audio = int(frames) / sr
+            print(f"{backend:<12}{copies:>7}{notes:>9}{audio / 60:>10.1f}{float(dt):>9.1f}"
+                  f"{audio / float(dt):>12.1f}{int(peak) / 1024:>12.0f}"
+                  f"{(int(peak) - int(before)) / 1024:>10.0f}{int(child) / 1024:>9.0f}"
+                  f"{int(frames) * channels * 4 / 2**20:>12.0f}")
+    print("peak RSS: the child's maximum resident set; growth: during render_to_file; child: "
+          "the largest of its own children (fluidsynth); one-shot: the float32 output array "
+          "a whole render would hold")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,7 +261,14 @@ def main(argv=None):
     ap.add_argument("--no-compile", action="store_true", help="skip the compiled synth")
     ap.add_argument("--codec-size", default="small", help="'small' or 'default' codecs")
     ap.add_argument("--codec-seconds", type=float, default=10.0)
+    ap.add_argument("--long", type=float, default=None, metavar="MINUTES",
+                    help="instead: peak memory of a POP909 song tiled to MINUTES rendered to a "
+                         "file (59 for about an hour)")
+    ap.add_argument("--channels", type=int, choices=(1, 2), default=1,
+                    help="channels of the --long render (default 1)")
     args = ap.parse_args(argv)
+    if args.long is not None:
+        return bench_long(args.long, args.sample_rate, args.channels)
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
