@@ -89,7 +89,7 @@ def _api_cases(tmp):
     from symbolic.data.music21_corpus import mixture
     from symbolic.models import harmony2vec as h2v
     from symbolic.models import rave
-    from symbolic.representations import leadsheet, pianoroll, slices, tokens
+    from symbolic.representations import grid, leadsheet, pianoroll, slices, tokens
     from symbolic.training import TrainConfig
 
     s = symbolic.load(tmp / "tiny.mid")
@@ -122,6 +122,8 @@ def _api_cases(tmp):
         ("score", lambda: tokens.encode(None)),
         ("x", lambda: tokens.decode(None)),
         ("x", lambda: tokens.decode([10**7])),
+        ("track_map", lambda: grid.encode(s, track_map="nosuch")),
+        ("grid", lambda: grid.decode(None)),
     ]
 
 

@@ -74,7 +74,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import symusic
 
-from ..errors import DataNotFoundError, ParseError
+from .. import checks
+from ..errors import ArgumentError, ArgumentTypeError, DataNotFoundError, ParseError
 from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, chords_from_markers
 from ..harmony import MARKER_PREFIX as HARMONY_MARKER_PREFIX
 from ..harmony import recognize_chords
@@ -178,7 +179,8 @@ class TrackMap:
         if isinstance(name, TrackMap):
             return name
         if name not in TRACK_MAPS:
-            raise ValueError(f"unknown track map {name!r}; choose from {sorted(TRACK_MAPS)}")
+            raise ArgumentError(f"unknown track map {name!r}; choose from {sorted(TRACK_MAPS)}",
+                                "track_map")
         return TRACK_MAPS[name]
 
     @property
@@ -1192,8 +1194,9 @@ def decode(grid: Grid, *, default_velocity: int = DEFAULT_VELOCITY,
     EMPTY, MASK, another slice) is silent; a stack whose duration cell is not a duration class
     lasts the smallest nonzero class; a missing velocity bin gives ``default_velocity``.
     """
-    if overlaps not in ("keep", "trim"):
-        raise ValueError(f"overlaps must be 'keep' or 'trim', got {overlaps!r}")
+    if not isinstance(grid, Grid):
+        raise ArgumentTypeError(f"must be a Grid, got {type(grid).__name__}", "grid")
+    checks.choice("overlaps", overlaps, ("keep", "trim"))
     vocab, tm, tok = grid.vocab, grid.track_map, np.asarray(grid.tokens)
     mgrid = grid.meta.grid
     if tok.shape[1] > mgrid.n_steps:
