@@ -21,9 +21,11 @@ compared with the original notes of the region:
   within a factor 2 of the control's density (bars where the control asks for notes).
 
 Systems: the shipped band model with its default (``"auto"``) controls, the same model with the
-controls off (``density=pitch_range=polyphony=None``), and ``--previous`` (the previous shipped
+controls off (``density=pitch_range=polyphony=None``), ``--previous`` (the previous shipped
 model, POP909's three parts: it cannot write BASS and hears neither the bass, the strings nor
-the pad). Then best-of-N (``candidates=N``, the model's own score picks) on a subset, with
+the pad) with today's sampler, and the same with the sampler it shipped with ("previous, old":
+confidence order, no controls; its velocities were a constant 80, whose overlap is the "80 OA"
+column). Then best-of-N (``candidates=N``, the model's own score picks) on a subset, with
 seconds per candidate.
 
     python benchmarks/eval_infill.py                        # every test song, ~20 min on 1 core
@@ -49,6 +51,7 @@ from symbolic.data.pop909 import Pop909  # noqa: E402
 from symbolic.harmony import Chord  # noqa: E402
 from symbolic.metrics import overlapped_area  # noqa: E402
 from symbolic.models import getdiff as gd  # noqa: E402
+from symbolic.timeline import MetricGrid  # noqa: E402
 
 PARTS = {"MELODY": "Vocals", "BRIDGE": "Lead Guitar", "BASS": "Bass", "PIANO": "Piano"}
 TRACK_MAP = {"Lead Guitar": "BRIDGE"}  # 'lead' would read it as a second melody
@@ -72,13 +75,15 @@ def _chord_mask(song, times):
 
 
 def regions_of(band, bt, part, bars, per_song):
-    """Up to ``per_song`` evenly spread regions (first, last bar) where ``part`` plays."""
+    """Up to ``per_song`` evenly spread regions (first, last bar) where ``part`` plays at
+    least one note per bar on average (``bt``: the bars infill counts, pickup included)."""
     tr = next(t for t in band.tracks if t.name == PARTS[part])
     n_bars = len(bt) - 1
     starts = [b for b in range(1, n_bars - bars + 2, bars)
-              if len(_notes(tr, bt[b - 1], bt[b + bars - 1]))]
+              if len(_notes(tr, bt[b - 1], bt[b + bars - 1])["time"]) >= bars]
     if len(starts) > per_song:
-        starts = [starts[i] for i in np.linspace(0, len(starts) - 1, per_song).round().astype(int)]
+        at = np.linspace(0, len(starts) - 1, per_song + 2)[1:-1].round().astype(int)
+        starts = [starts[i] for i in at]
     return [(b, b + bars - 1) for b in starts]
 
 
@@ -134,13 +139,14 @@ def run_system(label, model, jobs, kw, candidates=None):
     and the seconds spent."""
     rows, seconds, made = {}, 0.0, 0
     for song, band, bt, part, (first, last) in jobs:
+        annotated = song.bar_ticks()
         idx = [t.name for t in band.tracks].index(PARTS[part])
         gt = _notes(band.tracks[idx], bt[first - 1], bt[last])
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = symbolic.infill(band, tracks=[PARTS[part]], bars=(first, last), model=model,
-                                  bar_ticks=bt, track_map=TRACK_MAP, seed=first,
+                                  bar_ticks=annotated, track_map=TRACK_MAP, seed=first,
                                   candidates=candidates, **kw)
         seconds += time.perf_counter() - t0
         made += candidates or 1
@@ -194,6 +200,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore", RuntimeWarning)  # medians of parts with no figure
     pop = Pop909()
     ids = pop.available("test")
     ids = ids[:args.songs] if args.songs else ids
@@ -201,7 +208,8 @@ def main(argv=None) -> int:
     for i in ids:
         song = pop.song(i)
         band = band_song(song)
-        bt = song.bar_ticks()
+        # the bars infill counts: POP909's annotated downbeats, plus a pickup bar before them
+        bt = MetricGrid.from_score(band, resolution=4, bar_ticks=song.bar_ticks()).bar_ticks
         for part in PARTS:
             jobs += [(song, band, bt, part, r) for r in regions_of(band, bt, part, args.bars,
                                                                    args.regions)]
@@ -216,6 +224,8 @@ def main(argv=None) -> int:
     if args.previous:
         prev = gd.load(args.previous, device="cpu")
         systems.append(("previous", prev, base))
+        systems.append(("previous, old", prev, {**base, "order": "confidence", "density": None,
+                                                "pitch_range": None, "polyphony": None}))
     first = True
     for label, m, kw in systems:
         use = [j for j in jobs if j[3] in m.tracks and j[3] not in m.context_tracks]

@@ -84,13 +84,22 @@ def _check_outputs(args) -> None:
         checks.integer("--sample-rate", args.sample_rate, 1000, 192_000)
 
 
-def _write_outputs(score, args) -> None:
+def _write_outputs(score, args, *, edit=None, before=None) -> None:
+    """Write the requested files; with ``edit`` (first, last bar) and ``before`` (the input),
+    the PNG shows the edit: before and after around the region, the region shaded."""
     from ..io import save
 
     if args.output:
         save(score, args.output)
         print(args.output)
-    if args.png:
+    if args.png and edit is not None and before is not None:
+        from ..io import load
+        from ..plot import plot_edit
+
+        plot_edit(load(before), score, bars=edit, bar_ticks=_png_bars(score, args),
+                  path=args.png)
+        print(args.png)
+    elif args.png:
         save(score, args.png)
         print(args.png)
     if args.wav:
@@ -99,6 +108,15 @@ def _write_outputs(score, args) -> None:
         wav = render([score], sample_rate=args.sample_rate, device=args.device)
         write_wav(args.wav, wav[0], args.sample_rate)
         print(args.wav)
+
+
+def _png_bars(score, args):
+    """The bar lines infill counted in, for the picture (``--meter``), else None."""
+    if not getattr(args, "meter", None):
+        return None
+    from ..timeline import MetricGrid, with_meter
+
+    return MetricGrid.from_score(with_meter(score, args.meter), resolution=4).bar_ticks
 
 
 def _sampling_args(p) -> None:
@@ -148,11 +166,53 @@ def _cmd_infill(args) -> int:
                      chords=args.chords or DEFAULT_CHORDS, model=args.model, steps=args.steps,
                      temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                      seed=args.seed, device=args.device, track_map=track_map or None,
-                     order=args.order, progress=not args.quiet)
+                     order=args.order, meter=args.meter, candidates=args.candidates,
+                     progress=not args.quiet, **_control_args(args))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    _write_outputs(out, args)
+    edit = bars or (regions[0][1] if regions else None)
+    if args.candidates is None:
+        _write_outputs(out, args, edit=edit, before=args.input)
+        return 0
+    for c in out:
+        print(f"candidate {c.rank}: model score {c.log_prob:.4f} nats per cell")
+        _write_outputs(c.score, _numbered(args, c.rank), edit=edit, before=args.input)
     return 0
+
+
+def _numbered(args, rank: int):
+    """``args`` with every output path numbered: out.mid -> out-1.mid."""
+    import copy
+
+    out = copy.copy(args)
+    for key in ("output", "png", "wav"):
+        path = getattr(args, key)
+        if path:
+            p = Path(path)
+            setattr(out, key, str(p.with_name(f"{p.stem}-{rank}{p.suffix}")))
+    return out
+
+
+def _control_args(args) -> dict:
+    """``--density``, ``--pitch-range LOW-HIGH``, ``--polyphony``: 'auto' (default), 'free'
+    (None) or a value."""
+    def value(text, name, parse):
+        if text in (None, "auto"):
+            return "auto"
+        if text == "free":
+            return None
+        try:
+            return parse(text)
+        except ValueError:
+            raise ArgumentError(f"must be auto, free or a value, got {text!r}", name) from None
+
+    def pitch_range(text):
+        lo, _, hi = text.partition("-")
+        return int(lo), int(hi)
+
+    return {"density": value(args.density, "--density", float),
+            "pitch_range": value(args.pitch_range, "--pitch-range", pitch_range),
+            "polyphony": value(args.polyphony, "--polyphony", int)}
 
 
 def _cmd_compose(args) -> int:
@@ -182,6 +242,17 @@ def add_parsers(sub) -> None:
                      help='progression overriding recognized chords: "C G | Am F"')
     inf.add_argument("--map", action="append",
                      help="input track to model track: 'Guitar=PIANO', or 'Organ=' to leave it out")
+    inf.add_argument("--meter", default=None,
+                     help="count bars in this meter (e.g. 4/4) instead of the declared one "
+                          "(POP909 files declare 1/4)")
+    inf.add_argument("--candidates", type=int, default=None,
+                     help="write N candidates, numbered (out-1.mid ...), best model score first")
+    inf.add_argument("--density", default=None,
+                     help="onsets per bar: auto (the replaced part's, default), free, or a number")
+    inf.add_argument("--pitch-range", default=None,
+                     help="LOW-HIGH MIDI pitches: auto (default), free, or e.g. 48-72")
+    inf.add_argument("--polyphony", default=None,
+                     help="notes per onset at most: auto (default), free, or a number")
     inf.add_argument("--quiet", action="store_true", help="no progress bar")
     _sampling_args(inf)
     inf.set_defaults(func=_cmd_infill)

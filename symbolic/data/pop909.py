@@ -26,8 +26,7 @@ from ..errors import ArgumentError, DataNotFoundError, ParseError
 from ..timeline import seconds_to_ticks
 from . import corpus_path
 
-__all__ = ["Pop909", "Pop909Song", "Segments", "SPLITS", "split_of", "song_ids", "split_bass",
-           "band_parts"]
+__all__ = ["Pop909", "Pop909Song", "Segments", "SPLITS", "split_of", "song_ids", "band_parts"]
 
 N_SONGS = 909
 SPLITS = {"train": range(1, 838), "valid": range(838, 874), "test": range(874, 910)}
@@ -179,32 +178,14 @@ class Pop909:
         return len(self.available())
 
 
-def split_bass(track, *, below: int = 55):
-    """``(bass, rest)``: copies of ``track`` with, in ``bass``, the lowest note of every onset
-    (notes starting on the same tick) when it lies below ``below`` (G3), and every other note
-    in ``rest``. Vectorized; nothing is lost or added."""
-    n = track.notes.numpy()
-    order = np.lexsort((n["pitch"], n["time"]))
-    t = n["time"][order]
-    first = np.ones(len(t), dtype=bool)
-    first[1:] = t[1:] != t[:-1]
-    is_bass = np.zeros(len(t), dtype=bool)
-    is_bass[order] = first & (n["pitch"][order] < below)
-    out = []
-    for keep in (is_bass, ~is_bass):
-        part = track.copy()
-        part.notes = type(track.notes).from_numpy(*(n[k][keep] for k in
-                                                    ("time", "duration", "pitch", "velocity")))
-        out.append(part)
-    return out[0], out[1]
-
-
 def band_parts(score):
     """A POP909 score (MELODY, BRIDGE, PIANO) as the band model's parts: MELODY and BRIDGE as
-    they are, the PIANO split into BASS, its lowest line (:func:`split_bass`),
-    and PIANO, the rest. POP909 has no bass track; this derivation is what the band model
+    they are, the PIANO split into BASS, its lowest line (:func:`symbolic.data.band.split_bass`
+    over onsets on one tick), and PIANO, the rest. POP909 has no bass track; this derivation is what the band model
     learns BASS from, so its basses are piano left hands: roots and fifths on the beat,
     arpeggio bottoms, rarely the walking or syncopated lines of a bass player."""
+    from .band import split_bass
+
     out = score.copy()
     out.tracks = [t for t in score.tracks if t.name.upper() != "PIANO"]
     for t in score.tracks:

@@ -448,10 +448,28 @@ def _controls(score, model, plan, regs, mg, vocab, user: dict) -> dict:
     return out
 
 
+def _bars_of(score, bar_ticks, meter):
+    """The bar lines infill counts in: ``bar_ticks``, the user's ``meter`` (the declared
+    signatures stay in the output), or the declared meter, with a warning when it cannot be
+    the music's (:func:`symbolic.timeline.implausible_meter`)."""
+    from ...timeline import implausible_meter, with_meter
+
+    if meter is not None:
+        if bar_ticks is not None:
+            raise ArgumentError("give the meter or the bar lines (bar_ticks), not both", "meter")
+        return MetricGrid.from_score(with_meter(score, meter), resolution=4).bar_ticks
+    if bar_ticks is None:
+        msg = implausible_meter(score)
+        if msg:
+            warnings.warn(f"the score {msg}; bars are counted as declared: pass meter='4/4' "
+                          f"(command line: --meter 4/4) if the music is in 4/4", stacklevel=3)
+    return bar_ticks
+
+
 def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS, model=None,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, seed: int = 0, device: str = "auto",
-           track_map: dict | None = None, bar_ticks=None, order: str = "random",
+           track_map: dict | None = None, bar_ticks=None, meter=None, order: str = "random",
            density=ctl.AUTO, pitch_range=ctl.AUTO, polyphony=ctl.AUTO,
            candidates: int | None = None, progress: bool = False):
     """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
@@ -460,7 +478,9 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
 
     ``tracks``: input track names or part names (see :mod:`.plan`); ``regions``: more
     (track, (first, last)) pairs or :class:`Region` s. ``chords``: see the module doc.
-    ``track_map``: input track name or index -> part, or None to leave the track out.
+    ``track_map``: input track name or index -> part, or None to leave the track out. Bars
+    follow ``bar_ticks``, else ``meter`` (``"4/4"``: for files that declare a placeholder such
+    as POP909's 1/4), else the score's time signatures (a warning says when those look wrong).
     ``density`` (onsets per bar), ``pitch_range`` ((low, high)), ``polyphony`` (notes per
     onset): ``"auto"`` (the replaced part's own figures), None (free) or a value, see
     :mod:`.controls`. ``steps``: sampling steps per window; ``temperature`` (0: greedy),
@@ -472,6 +492,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     check_sampling(steps, temperature, top_p, guidance, seed)
     n = 1 if candidates is None else checks.integer("candidates", candidates, 1, 64)
     score, bar_ticks = _score_in(score, bar_ticks)
+    bar_ticks = _bars_of(score, bar_ticks, meter)
     model = _model(model, device)
     mg0 = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)
     asked = _regions(tracks, bars, regions, mg0.n_bars)
