@@ -17,7 +17,7 @@ from symbolic.audio.notes import notes_from_scores
 from symbolic.audio.rendering import render, render_to_file
 from symbolic.audio.soundfont import fluidsynth_path, render_soundfont
 from symbolic.audio.synth import FIXED_GAIN, PEAK, Synth
-from symbolic.errors import ArgumentError, InputTooLargeError
+from symbolic.errors import ArgumentError, InputTooLargeError, OutputError
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -98,7 +98,7 @@ def test_an_hour_renders_to_a_file_in_bounded_memory(tmp_path):
         assert rms(1870) == 0.0 and rms(3598.0, 0.2) > 0.001
 
 
-def test_the_in_memory_api_refuses_gigabytes_and_names_the_file_path():
+def test_the_in_memory_api_refuses_gigabytes_and_names_the_file_path(tmp_path):
     s = symusic.Score(480, ttype="second")
     t = symusic.Track("p", 0, False, ttype="second")
     t.notes.append(symusic.Note(3000.0, 1.0, 60, 90, "second"))
@@ -112,6 +112,8 @@ def test_the_in_memory_api_refuses_gigabytes_and_names_the_file_path():
         render_to_file(s, "/tmp/unused.wav", block_seconds=0)
     with pytest.raises(ArgumentError, match="channels"):
         render_to_file(s, "/tmp/unused.wav", channels=3)
+    with pytest.raises(OutputError, match="is a folder"):
+        render_to_file(s, tmp_path)
 
 
 def test_fluidsynth_to_a_file_equals_the_in_memory_render(tmp_path):

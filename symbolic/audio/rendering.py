@@ -110,7 +110,7 @@ def render_to_file(score, path, sample_rate: int = 22050, *, backend: str = "syn
     notes = notes_from_scores(score, sustain=backend == "synth")
     if notes.n_files != 1:
         raise ArgumentError(f"must be one score, got {notes.n_files}", "score")
-    path = Path(path)
+    path = checks.output_file(path, "path")  # writable, before any work
     score = score if isinstance(score, symusic.Score) else list(score)[0]
     if backend == "soundfont" and (engine == "fluidsynth" or
                                    (engine == "auto" and fluidsynth_path())):
