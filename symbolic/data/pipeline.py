@@ -766,6 +766,21 @@ def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _check_options(backend, shard_size, limit, workers, timeout, max_notes, prefetch) -> None:
+    """:func:`tokenize`'s numbers and choices, each an ArgumentError naming it and its range."""
+    from .. import checks
+
+    checks.choice("backend", backend, ("local", "ray"))
+    checks.integer("shard_size", shard_size, 1, 10_000_000)
+    checks.integer("prefetch", prefetch, 1, 1024)
+    for name, value, low, high in (("limit", limit, 1, 10**9), ("workers", workers, 1, 4096),
+                                   ("max_notes", max_notes, 1, 10**9)):
+        if value is not None:
+            checks.integer(name, value, low, high)
+    if timeout is not None:
+        checks.number("timeout", timeout, 0.0, 7 * 24 * 3600, low_open=True)
+
+
 def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | None = None,
              limit: int | None = None, workers: int | None = None,
              shard_size: int = DEFAULT_SHARD_SIZE, backend: str = "local",
@@ -795,10 +810,7 @@ def tokenize(source, out_dir, *, tokenizer="remi", captions=None, split: str | N
     """
     from ..representations import tokens as T
 
-    if backend not in ("local", "ray"):
-        raise ValueError("backend is 'local' or 'ray'")
-    if shard_size < 1:
-        raise ValueError("shard_size must be at least 1")
+    _check_options(backend, shard_size, limit, workers, timeout, max_notes, prefetch)
     src: Source = open_source(source, captions=captions, split=split, limit=limit,
                               max_bytes=max_bytes)
     tok = T.load(tokenizer) if isinstance(tokenizer, (str, os.PathLike)) else tokenizer

@@ -54,7 +54,7 @@ import torch
 
 from ... import checks
 from ... import tracks as trk
-from ...errors import ArgumentError, TrackMappingError
+from ...errors import ArgumentError, ChordLabelError, TrackMappingError
 from ...representations import grid as gr
 from ...timeline import MetricGrid, bar_windows
 from . import controls as ctl
@@ -68,6 +68,11 @@ __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMapping
 DEFAULT_CHORDS = ("markers", "beat")
 _NoteList = symusic.core.NoteTickList
 _CHORD_SOURCES = {"auto", "markers", "beat", "bar", "recognize"}
+
+
+class ProgressionError(ArgumentError, ChordLabelError):
+    """A chord of a progression cannot be parsed: a bad ``chords`` argument (CLI exit 2) and a
+    :class:`~symbolic.errors.ChordLabelError`."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ def _compose_targets(tracks, model) -> list[str]:
     writable = [t for t in model.tracks if t not in model.context_tracks]
     if tracks is None:
         return writable
+    if not isinstance(tracks, (str, list, tuple)):
+        raise ArgumentError(f"must be a part name or a list of them, got {tracks!r}", "tracks")
     names = [tracks] if isinstance(tracks, str) else list(tracks)
     if not names:
         raise ArgumentError("is empty: name at least one part to write", "tracks")
@@ -152,7 +159,10 @@ def parse_progression(chords, bar_ticks: np.ndarray | None = None, *, n_bars: in
                             f"list of chord labels, got {type(chords).__name__}", "chords")
     if not bars or any(len(b) == 0 for b in bars):
         raise ArgumentError(f"every bar needs a chord; a bar of {chords!r} has none", "chords")
-    parsed = [[Chord.parse(c) for c in b] for b in bars]
+    try:
+        parsed = [[Chord.parse(c) for c in b] for b in bars]
+    except ChordLabelError as e:
+        raise ProgressionError(str(e), "chords") from e
     if bar_ticks is None:
         return parsed
     n = len(bar_ticks) - 1 if n_bars is None else n_bars
@@ -305,6 +315,13 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
 # infill / compose
 # =============================================================================================
 
+def _pair(value, name: str) -> tuple:
+    """``value`` as a pair (bars ``(first, last)``, a region ``(track, (first, last))``)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ArgumentError(f"must be a pair such as (9, 16), got {value!r}", name)
+    return tuple(value)
+
+
 def _regions(tracks, bars, regions, n_bars) -> list[tuple[str, int, int]]:
     """(requested name, first, last) per region, checked against the score's ``n_bars``."""
     out = []
@@ -312,14 +329,17 @@ def _regions(tracks, bars, regions, n_bars) -> list[tuple[str, int, int]]:
         if isinstance(r, Region):
             out.append((r.track, r.first, r.last))
         else:
-            t, (first, last) = r
-            out.append((t, first, last))
+            t, span = _pair(r, "regions")
+            out.append((t, *_pair(span, "regions")))
     if tracks is not None:
         if isinstance(tracks, str):
             tracks = [tracks]
+        if not isinstance(tracks, (list, tuple)):
+            raise ArgumentError(f"must be a track name or a list of them, got {tracks!r}",
+                                "tracks")
         if not len(tracks):
             raise ArgumentError("is empty: name at least one track to generate", "tracks")
-        first, last = (1, n_bars) if bars is None else bars
+        first, last = (1, n_bars) if bars is None else _pair(bars, "bars")
         out += [(t, first, last) for t in tracks]
     if not out:
         raise ArgumentError("nothing to generate: give tracks (and bars) or regions", "tracks")
