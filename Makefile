@@ -5,9 +5,14 @@ export HF_HUB_OFFLINE = 1
 
 .PHONY: install demo test test-fast bench mutate
 
-# torch first, from the pinned CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
+# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build. Which build of
+# torch==2.13.0 comes depends on where pip looks: on a stock Linux machine PyPI's wheel is the
+# CUDA one (about 3 GB with its libraries); TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# takes the CPU-only wheel (about 200 MB) instead. Empty (the default) uses pip's own
+# configuration, which on the project's machines offers the CPU wheel from local disk.
+TORCH_INDEX ?=
 install:
-	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 	$(PIP) install --quiet -e ".[dev]"
 
 # Said first: the quiet install is the long silent part of a first run.
