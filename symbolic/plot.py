@@ -62,7 +62,8 @@ def plot_pianoroll(score: symusic.Score, *, path=None, ax=None, title: str | Non
     if title:
         ax.set_title(title)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  borderaxespad=0.0)  # right of the axes: never over the notes
     if own:
         fig.tight_layout()
         if path is not None:
