@@ -41,7 +41,9 @@ exception or an input over bound.
                                    [--entries load,info,...] [--timeout 60] [--memory-mb 1024]
                                    [--bomb-mb 1024] [--verbose]
 
-Default: 262 inputs, about 90 s on two busy cores (measured 92 s). ``--random 2000 --pop909 20`` is
+Default: 262 inputs, about 90 s on two busy cores (measured 92 s). ``--random 1000 --pop909 1
+--model-inputs 60`` (1,352 inputs): 267 s, 0 crashes, 0 other exceptions, at most 40 MB and
+1.9 s per input on every entry point; the raw parser crashed on 5. ``--random 2000 --pop909 20`` is
 the long run.
 """
 
@@ -191,7 +193,10 @@ def worker(entry: str, folder: str, start: int, stop: int, limit_mb: int) -> Non
     resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
     names = sorted(os.listdir(folder))
     paths = {int(n.split(".")[0]): n for n in names if n[0].isdigit()}
+    parent = os.getppid()
     for i in range(start, stop):
+        if os.getppid() != parent:  # the benchmark is gone: do not run on as an orphan
+            return
         print("start", i, flush=True)
         level = _reset_peaks()
         t0 = time.perf_counter()
