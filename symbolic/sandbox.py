@@ -76,6 +76,10 @@ def serve() -> None:
             score = symusic.Score.from_midi(data)
             if score.ticks_per_quarter <= 0:
                 raise ValueError(f"ticks per quarter is {score.ticks_per_quarter}")
+            # symusic's writer drops notes at negative ticks (a tick count past 2^31 wraps
+            # there): say so instead of sending back a score without them
+            if any(len(t.notes) and t.notes.numpy()["time"].min() < 0 for t in score.tracks):
+                raise ValueError("negative note time (a tick count past 2^31)")
             status, payload = b"K", bytes(score.dumps_midi())
         except Exception as e:  # noqa: BLE001 - every parser complaint goes back as text
             reason = str(e).replace("MiniMidi: ", "").strip() or type(e).__name__
