@@ -103,10 +103,9 @@ def _write_outputs(score, args, *, edit=None, before=None) -> None:
         save(score, args.png)
         print(args.png)
     if args.wav:
-        from ..audio import render, write_wav
+        from ..audio import render_to_file
 
-        wav = render([score], sample_rate=args.sample_rate, device=args.device)
-        write_wav(args.wav, wav[0], args.sample_rate)
+        render_to_file(score, args.wav, args.sample_rate, device=args.device)  # in blocks
         print(args.wav)
 
 

@@ -644,9 +644,10 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     :func:`infill` (``"auto"``: each part's training figures). The result carries the chords
     as ``chord:`` markers; velocities follow a metric accent."""
     check_sampling(steps, temperature, top_p, guidance, seed)
-    model = _model(model, device)
-    n_bars = checks.integer("bars", len(parse_progression(chords)) if bars is None else bars, 1,
+    progression = parse_progression(chords)  # a bad progression fails before the model loads
+    n_bars = checks.integer("bars", len(progression) if bars is None else bars, 1,
                             checks.MAX_BARS)
+    model = _model(model, device)
     tempo = checks.number("tempo", tempo, 0.0, checks.MAX_TEMPO_QPM, low_open=True)
     num, den = checks.time_signature(time_signature)
     ticks_per_quarter = checks.integer("ticks_per_quarter", ticks_per_quarter, 1, 32767)
