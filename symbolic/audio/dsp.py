@@ -133,8 +133,9 @@ def write_wav_blocks(path, blocks, sample_rate: int, channels: int, *,
     """Write 16-bit PCM from an iterable of ``[C, t]`` blocks (tensors or arrays), each times
     ``scale`` and clamped as :func:`write_wav` does, one block in memory at a time: returns
     ``(path, frames written)``. The header's length is set when the file is closed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .. import checks
+
+    path = checks.output_file(path, "path")  # writable (not /proc, not a folder), or one error
     frames = 0
     with wave.open(str(path), "wb") as f:
         f.setnchannels(int(channels))

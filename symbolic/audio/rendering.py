@@ -66,16 +66,27 @@ BACKENDS = {
 }
 
 
+def _check_render(backend, sample_rate, channels, length, seed):
+    """The rendering options every entry takes, as ints, or an ArgumentError naming the first
+    bad one and its range."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ArgumentError(f"must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}",
+                            "backend")
+    sample_rate = checks.integer("sample_rate", sample_rate, 1000, 384_000)
+    channels = checks.integer("channels", channels, 1, 2)
+    if length is not None:
+        length = checks.integer("length", length, 0)
+    return sample_rate, channels, length, checks.integer("seed", seed, 0, 2**63 - 1)
+
+
 def render(scores, sample_rate: int = 22050, *, backend: str = "synth",
            length: int | None = None, channels: int = 1, device="auto", seed: int = 0,
            compile: bool = False, soundfont=None, normalize: bool = True):
     """Audio ``Tensor[B, C, T]`` float32 of ``scores`` with ``backend`` (see the module
     docstring)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
-    if length is not None and int(length) < 0:
-        raise ValueError(f"length must be >= 0 samples, got {length}")
-    return BACKENDS[backend](scores, int(sample_rate), length=length, channels=channels,
+    sample_rate, channels, length, seed = _check_render(backend, sample_rate, channels, length,
+                                                        seed)
+    return BACKENDS[backend](scores, sample_rate, length=length, channels=channels,
                              device=device, seed=seed, compile=compile, soundfont=soundfont,
                              normalize=normalize)
 
@@ -98,15 +109,10 @@ def render_to_file(score, path, sample_rate: int = 22050, *, backend: str = "syn
     """Render one Score to a 16-bit WAV at ``path`` in blocks of ``block_seconds``, in
     memory bounded by one block whatever the length (see the module docstring; arguments
     as :func:`render`; ``engine`` as :func:`~symbolic.audio.soundfont.render_soundfont`)."""
-    if backend not in BACKENDS:
-        raise ArgumentError(f"must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}",
-                            "backend")
-    sample_rate = checks.integer("sample_rate", sample_rate, 1000, 384_000)
-    channels = checks.integer("channels", channels, 1, 2)
+    sample_rate, channels, length, seed = _check_render(backend, sample_rate, channels, length,
+                                                        seed)
     block = int(round(checks.number("block_seconds", block_seconds, 0, 3600, low_open=True)
                       * sample_rate)) or 1
-    if length is not None:
-        length = checks.integer("length", length, 0)
     notes = notes_from_scores(score, sustain=backend == "synth")
     if notes.n_files != 1:
         raise ArgumentError(f"must be one score, got {notes.n_files}", "score")
