@@ -384,7 +384,12 @@ def save(score: symusic.Score, path, *, format: str | None = None) -> Path:
 
         stream = to_music21(score, quantize=True)
         _add_chord_symbols(stream, score)
-        stream.write("mxl" if fmt == "mxl" else "musicxml", fp=str(path))
+        # music21 writes (and then deletes) a same-stem .musicxml beside an .mxl: write in a
+        # private folder and move the result, so a user's x.musicxml next to x.mxl survives
+        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+            out = Path(tmp) / f"score{'.mxl' if fmt == 'mxl' else '.musicxml'}"
+            stream.write("mxl" if fmt == "mxl" else "musicxml", fp=str(out))
+            os.replace(out, path)
     elif fmt == "abc":
         _save_abc(score, path)
     elif fmt == "png":

@@ -76,6 +76,19 @@ def test_load_by_name_path_and_folder(tmp_path):
         T.load(tmp_path / "missing.json")
 
 
+def test_a_bare_name_saves_to_the_users_folder_never_the_checkout(monkeypatch, tmp_path):
+    user = tmp_path / "user-tokenizers"
+    monkeypatch.setattr(T, "USER_TOKENIZERS", user)
+    monkeypatch.setattr(T, "TOKENIZER_DIRS", T.TOKENIZER_DIRS[:2] + (user,))
+    before = sorted(p.name for p in (REPO / "tokenizers").iterdir())
+    tok = T.load("tsd")
+    assert T.save(tok, "my-bpe") == user / "my-bpe.json"
+    assert T.load("my-bpe") == tok and "my-bpe" in T.preset_names()
+    assert sorted(p.name for p in (REPO / "tokenizers").iterdir()) == before
+    with pytest.raises(symbolic.errors.ArgumentError, match="shipped tokenizer's name"):
+        T.save(tok, "remi")  # loading "remi" would not return it
+
+
 @pytest.mark.parametrize("name", sorted(T.PRESETS))
 def test_ids_equal_miditok_encoding(name, pop909_root, chorale_midi):
     tok = T.load(name)

@@ -71,6 +71,7 @@ from . import EncodeReport
 __all__ = [
     "PRESETS",
     "TOKENIZER_DIRS",
+    "USER_TOKENIZERS",
     "TokenizationError",
     "TokenSequence",
     "preset_names",
@@ -93,7 +94,12 @@ __all__ = [
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: Where named tokenizers are looked up, in order.
-TOKENIZER_DIRS = (_PACKAGE / "pretrained" / "tokenizers", _PACKAGE.parent / "tokenizers")
+#: Where a tokenizer saved by a bare name goes (and is found again): ``$SYMBOLIC_TOKENIZERS``,
+#: else ``~/.local/share/symbolic/tokenizers``; never the package or the source checkout.
+USER_TOKENIZERS = Path(os.environ.get("SYMBOLIC_TOKENIZERS")
+                       or Path.home() / ".local" / "share" / "symbolic" / "tokenizers")
+TOKENIZER_DIRS = (_PACKAGE / "pretrained" / "tokenizers", _PACKAGE.parent / "tokenizers",
+                  USER_TOKENIZERS)
 DEFAULT_FILE = "tokenizer.json"  # miditok's file name inside a folder
 
 _COMMON = dict(
@@ -220,18 +226,20 @@ def from_dict(params: dict):
 def save(tokenizer, name_or_path, *, directory=None, overwrite: bool = False) -> Path:
     """Write ``tokenizer`` in miditok's JSON format and return the path.
 
-    A bare name (``"remi-bpe-20k"``) goes to ``directory/NAME.json`` (default: the repository's
-    ``tokenizers/``) and is then loadable by name; anything with a ``/`` or a ``.json`` suffix
-    is a path. An existing file is kept unless ``overwrite`` (a shipped preset is never
-    replaced this way unless ``overwrite`` too).
+    A bare name (``"remi-bpe-20k"``) goes to ``directory/NAME.json`` (default:
+    :data:`USER_TOKENIZERS`, a folder of the user's, never the source checkout) and is then
+    loadable by name; anything with a ``/`` or a ``.json`` suffix is a path. An existing file
+    is kept unless ``overwrite``; a name that :func:`load` already finds elsewhere (a shipped
+    preset) is refused, since loading by that name would not return what was saved.
     """
     name = os.fspath(name_or_path)
     if _is_name(name):
         if directory is None:
-            repo = TOKENIZER_DIRS[1]
-            if not (repo.parent / "setup.cfg").is_file():  # not a checkout: never site-packages
-                raise ValueError("no repository tokenizers/ folder here: pass directory=...")
-            directory = repo
+            shadow = [d / f"{name}.json" for d in TOKENIZER_DIRS[:2]]
+            if any(p.is_file() for p in shadow) or name in PRESETS:
+                raise ArgumentError(f"{name!r} is a shipped tokenizer's name: choose another, "
+                                    f"or pass directory=", "name_or_path")
+            directory = USER_TOKENIZERS
         path = Path(directory) / f"{name}.json"
     else:
         path = Path(name)
@@ -261,7 +269,8 @@ def build_preset(name: str):
 
 def build_presets(directory=None) -> list[Path]:
     """(Re)write every preset's JSON file into ``directory`` (default: ``tokenizers/``)."""
-    return [save(build_preset(n), n, directory=directory, overwrite=True) for n in PRESETS]
+    return [save(build_preset(n), n, directory=directory or TOKENIZER_DIRS[1], overwrite=True)
+            for n in PRESETS]
 
 
 def fingerprint(tokenizer) -> str:
