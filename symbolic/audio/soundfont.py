@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataNotFoundError, SoundFontError
+from ..errors import DataNotFoundError, ParseError, SoundFontError
 from ..training import resolve_device
 from .notes import NoteBatch, check_in_memory, notes_from_scores
 
@@ -62,6 +62,16 @@ TAIL_SECONDS = 1.0
 PEAK = 0.9
 
 
+def _is_soundfont(p: Path) -> Path:
+    """``p`` when it starts like a SoundFont (a RIFF file of form ``sfbk``: .sf2 and .sf3),
+    else a ParseError: a wrong file must not render silence or fall back unseen."""
+    with open(p, "rb") as f:
+        head = f.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise ParseError("not a SoundFont (no RIFF 'sfbk' header)", p)
+    return p
+
+
 def find_soundfont(path=None) -> Path:
     """A local SoundFont: ``path``, else ``$SYMBOLIC_SOUNDFONT``, else the first of
     :data:`SOUNDFONT_PATHS` that exists. Never downloads."""
@@ -69,14 +79,14 @@ def find_soundfont(path=None) -> Path:
         p = Path(path).expanduser()
         if not p.is_file():
             raise DataNotFoundError("SoundFont not found", source=p)
-        return p
+        return _is_soundfont(p)
     env = os.environ.get("SYMBOLIC_SOUNDFONT")
     if env:
         p = Path(env).expanduser()
         if not p.is_file():
             raise DataNotFoundError("SoundFont named by $SYMBOLIC_SOUNDFONT not found",
                                     source=p)
-        return p
+        return _is_soundfont(p)
     for candidate in SOUNDFONT_PATHS:
         if Path(candidate).is_file():
             return Path(candidate)

@@ -54,6 +54,11 @@ def cmd_render(args) -> int:
     tune = getattr(args, "tune", None)
     if isinstance(tune, str) and tune.lstrip("-").isdigit():
         tune = int(tune)
+    if args.soundfont is not None and args.backend == "synth":
+        from ..errors import ArgumentError
+
+        raise ArgumentError("a SoundFont is only used with --backend soundfont (the default "
+                            "backend, synth, would ignore it)", "--soundfont")
     score = load(args.input, tune=tune)
     start = time.perf_counter()
     out = render_to_file(score, args.output, args.sample_rate, backend=args.backend,
