@@ -128,6 +128,9 @@ def _sampling_args(p) -> None:
     p.add_argument("--order", choices=("random", "confidence", "noisy"), default="random",
                    help="which drawn cells each step keeps (default random: MDLM's exact "
                         "order; confidence drones on one pitch)")
+    p.add_argument("--resample", type=int, default=0, metavar="N",
+                   help="Gibbs-style rewrite passes after sampling, 0-100 (default 0): each "
+                        "re-masks beats of the written parts and redraws them given the rest")
     p.add_argument("--model", default=None, help="model folder (default: shipped weights)")
     p.add_argument("--device", default="auto")
     p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
@@ -166,7 +169,7 @@ def _cmd_infill(args) -> int:
                      temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                      seed=args.seed, device=args.device, track_map=track_map or None,
                      order=args.order, meter=args.meter, candidates=args.candidates,
-                     progress=not args.quiet, **_control_args(args))
+                     progress=not args.quiet, resample=args.resample, **_control_args(args))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     edit = bars or (regions[0][1] if regions else None)
@@ -225,7 +228,7 @@ def _cmd_compose(args) -> int:
                   time_signature=args.time_signature, model=args.model, steps=args.steps,
                   temperature=args.temperature, top_p=args.top_p, guidance=args.guidance,
                   seed=args.seed, device=args.device, order=args.order,
-                  progress=not args.quiet)
+                  progress=not args.quiet, resample=args.resample)
     _write_outputs(out, args)
     return 0
 

@@ -16,6 +16,18 @@ draw take it); ``noise``: the scale of an order's own noise. Returns bool ``[B, 
 of ``masked``. Random numbers are drawn in a fixed order, so a seed gives the same result on
 every run.
 
+**Gibbs-style resampling** (rewrite passes after the schedule, as Coconet's blocked Gibbs
+sampling, Huang et al. 2017, "Counterpoint by Convolution", and ImprovNet's iterative
+corruption-refinement, Bhandari et al. 2025): each pass re-masks some of the generated cells
+and redraws them given all the others, with a masking probability annealed from ``start`` to
+``end`` over the passes (Coconet: coarse rewrites first, then local ones). :data:`GIBBS_MASKS`
+maps a name to a function of the signature ::
+
+    mask(target, pass_index, passes, generator, *, start=0.5, end=0.1) -> remask
+
+``target``: bool ``[B, K, L]`` (the generated cells, per track); ``pass_index`` in
+``0 .. passes - 1``; returns bool ``[B, K, L]``, a subset of ``target``.
+
 **Continuous noise** (HDiT, next): its schedules (``get_sigmas_*``) and samplers
 (``sample_euler(model, x, sigmas, ...)``) go in a section of their own below, with the same
 habits.
@@ -28,7 +40,9 @@ import torch
 from ..errors import SymbolicError
 
 __all__ = ["unmask_schedule", "unmask_count", "categorical", "guided_log_probs", "confidence",
-           "random", "noisy", "UNMASK_ORDERS", "unmask_order"]
+           "random", "noisy", "UNMASK_ORDERS", "unmask_order", "gibbs_fraction", "gibbs_mask",
+           "gibbs_cells", "GIBBS_MASKS", "gibbs_masker", "GIBBS_BLOCK",
+           "MAX_GIBBS_PASSES"]
 
 
 # ------------------------------------------------------------------------ masked diffusion
@@ -137,6 +151,55 @@ def unmask_order(name: str):
     if name not in UNMASK_ORDERS:
         raise SymbolicError(f"must be one of {', '.join(UNMASK_ORDERS)}, got {name!r}", "order")
     return UNMASK_ORDERS[name]
+
+
+# ------------------------------------------------------------------------ Gibbs resampling
+
+#: Columns per block of :func:`gibbs_mask`: a beat of a 4-steps-per-quarter grid.
+GIBBS_BLOCK = 4
+#: The most resampling passes a sampler takes.
+MAX_GIBBS_PASSES = 100
+
+
+def gibbs_fraction(pass_index: int, passes: int, start: float = 0.5, end: float = 0.1) -> float:
+    """The masking probability of pass ``pass_index`` of ``passes``: linear from ``start``
+    (first pass) to ``end`` (last; a single pass uses ``start``), as Coconet's annealing
+    (there from 0.9 down to 0.05 over many more passes)."""
+    if passes <= 1:
+        return float(start)
+    return float(start + (end - start) * pass_index / (passes - 1))
+
+
+def gibbs_mask(target, pass_index, passes, generator=None, *, start=0.5, end=0.1):
+    """Blocked Gibbs: per track, blocks of :data:`GIBBS_BLOCK` contiguous columns (a beat;
+    the block boundaries shift by a random offset per track and pass), each re-masked with
+    the pass's :func:`gibbs_fraction`. Rewriting a whole beat of a part lets a figure change
+    where redrawing single cells would keep its neighbours' choices."""
+    b, k, n = target.shape
+    frac = gibbs_fraction(pass_index, passes, start, end)
+    offset = torch.randint(0, GIBBS_BLOCK, (b, k, 1), generator=generator)
+    block = (torch.arange(n)[None, None] + offset) // GIBBS_BLOCK  # [B, K, L]
+    u = torch.rand((b, k, n // GIBBS_BLOCK + 2), generator=generator)
+    return target & (u.gather(-1, block) < frac).to(target.device)
+
+
+def gibbs_cells(target, pass_index, passes, generator=None, *, start=0.5, end=0.1):
+    """Independent Gibbs (Coconet's default, ImprovNet's corruption): every generated cell
+    re-masked on its own with the pass's :func:`gibbs_fraction`."""
+    frac = gibbs_fraction(pass_index, passes, start, end)
+    return target & (torch.rand(target.shape, generator=generator) < frac).to(target.device)
+
+
+#: Gibbs re-masking rules by name (one signature, see the module doc).
+GIBBS_MASKS = {"blocks": gibbs_mask, "cells": gibbs_cells}
+
+
+def gibbs_masker(name: str):
+    """The re-masking rule called ``name`` (a key of :data:`GIBBS_MASKS`)."""
+    if name not in GIBBS_MASKS:
+        raise SymbolicError(f"must be one of {', '.join(GIBBS_MASKS)}, got {name!r}",
+                            "resample_mask")
+    return GIBBS_MASKS[name]
 
 
 # ------------------------------------------------------------------------ continuous noise

@@ -57,6 +57,7 @@ from ... import tracks as trk
 from ...errors import ArgumentError, ChordLabelError, TrackMappingError
 from ...representations import grid as gr
 from ...timeline import MetricGrid, bar_windows
+from ..sampling import MAX_GIBBS_PASSES
 from . import controls as ctl
 from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
 from .plan import plan_message, plan_tracks
@@ -242,10 +243,11 @@ def _window_batch(spans, j, todo, toks, rls, pos, k):
     return bt, br, bp
 
 
-def check_sampling(steps, temperature, top_p, guidance, seed) -> tuple[int, int]:
+def check_sampling(steps, temperature, top_p, guidance, seed, resample=0) -> tuple[int, int]:
     """Check the sampling options every GETDiff call takes; returns ``(steps, seed)`` as ints
     (:class:`~symbolic.errors.ArgumentError` naming the first bad one)."""
     steps = checks.integer("steps", steps, 1, 1000)
+    checks.integer("resample", resample, 0, MAX_GIBBS_PASSES)
     checks.number("temperature", temperature, 0.0, 100.0)
     checks.number("top_p", top_p, 0.0, 1.0, low_open=True)
     checks.number("guidance", guidance, 0.0, 100.0)
@@ -257,7 +259,8 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    top_p: float = 0.95, guidance: float = 1.0, seed: int = 0,
                    hop: int | None = None, window_bars: int | None = None,
                    order: str = "random", progress: bool = False,
-                   controls: list | None = None, scores: list | None = None) -> list[np.ndarray]:
+                   controls: list | None = None, scores: list | None = None,
+                   resample: int = 0) -> list[np.ndarray]:
     """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
 
     ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
@@ -266,12 +269,15 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     sampled as one batch (:func:`~symbolic.models.getdiff.sample`). ``controls[i]``: piece
     ``i``'s ``{"density": [K] onsets per column (NaN: free), "allowed": [K] bool per onset
     class or None}``. ``scores``: a list that receives each piece's model score (mean
-    log-probability per target cell, see :func:`~symbolic.models.getdiff.sample`). Returns the
-    completed token arrays (source cells unchanged).
+    log-probability per target cell, see :func:`~symbolic.models.getdiff.sample`).
+    ``resample``: Gibbs-style rewrite passes per window after its schedule (0 to 100, each of
+    ``steps // 2`` steps; see :func:`~symbolic.models.getdiff.sample`). Returns the completed
+    token arrays (source cells unchanged).
     """
     from tqdm.auto import tqdm
 
-    steps, seed = check_sampling(steps, temperature, top_p, guidance, seed)
+    steps, seed = check_sampling(steps, temperature, top_p, guidance, seed, resample)
+    per_window = steps + int(resample) * max(1, steps // 2)
     wb = checks.integer("window_bars", window_bars or model.window_bars, 1, checks.MAX_BARS)
     hop = checks.integer("hop", hop or max(1, wb // 2), 1, wb)
     k = model.n_tracks
@@ -284,12 +290,12 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     total = np.zeros(len(toks))
     cells = np.array([max(int((r[:k] == ROLE_TARGET).sum()), 1) for r in rls])
     n_win = max(len(s) for s in spans)
-    bar = tqdm(total=n_win * steps, disable=not progress, unit="step", desc="generating")
+    bar = tqdm(total=n_win * per_window, disable=not progress, unit="step", desc="generating")
     for j in range(n_win):
         todo = [i for i, s in enumerate(spans) if j < len(s)
                 and (rls[i][:k, s[j][0]:s[j][1]] == ROLE_TARGET).any()]
         if not todo:
-            bar.update(steps)
+            bar.update(per_window)
             continue
         batch = [torch.from_numpy(a).to(dev) for a in _window_batch(spans, j, todo, toks, rls,
                                                                    pos, k)]
@@ -297,7 +303,8 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
         got: list = []
         out = sample(model, *batch, steps=steps, temperature=temperature, top_p=top_p,
                      guidance=guidance, generator=gen, order=order, progress=bar,
-                     allowed=allowed, density=dens, scores=got).cpu().numpy()
+                     allowed=allowed, density=dens, scores=got,
+                     resample=int(resample)).cpu().numpy()
         n_t = (batch[1][:, :k] == ROLE_TARGET).sum((1, 2)).cpu().numpy()
         for r, i in enumerate(todo):
             total[i] += got[r] * n_t[r]
@@ -491,7 +498,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
            guidance: float = 1.0, seed: int = 0, device: str = "auto",
            track_map: dict | None = None, bar_ticks=None, meter=None, order: str = "random",
            density=ctl.AUTO, pitch_range=ctl.AUTO, polyphony=ctl.AUTO,
-           candidates: int | None = None, progress: bool = False):
+           candidates: int | None = None, progress: bool = False, resample: int = 0):
     """Regenerate ``tracks`` over ``bars`` (1-based, inclusive; None: the whole piece) of
     ``score`` (a Score, a POP909 song, or anything :func:`symbolic.load` reads), keeping every
     other note.
@@ -505,11 +512,12 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     onset): ``"auto"`` (the replaced part's own figures), None (free) or a value, see
     :mod:`.controls`. ``steps``: sampling steps per window; ``temperature`` (0: greedy),
     ``top_p``, ``guidance`` (classifier-free chord guidance weight), ``order`` (see
-    :data:`symbolic.models.sampling.UNMASK_ORDERS`) and ``seed`` shape the draw. ``model``: a
+    :data:`symbolic.models.sampling.UNMASK_ORDERS`) and ``seed`` shape the draw; ``resample``
+    (0 to 100) adds Gibbs-style rewrite passes (see :func:`generate_grids`). ``model``: a
     GETDiff, a folder, or None (the shipped weights). Returns a new tick-time Score, or with
     ``candidates=N`` a list of N :class:`Candidate` s, best model score first.
     """
-    check_sampling(steps, temperature, top_p, guidance, seed)
+    check_sampling(steps, temperature, top_p, guidance, seed, resample)
     n = 1 if candidates is None else checks.integer("candidates", candidates, 1, 64)
     score, bar_ticks = _score_in(score, bar_ticks)
     bar_ticks = _bars_of(score, bar_ticks, meter)
@@ -529,7 +537,8 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     got: list = []
     outs = generate_grids(model, [tok] * n, [role] * n, [mg.bar_first_step] * n, steps=steps,
                           temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
-                          order=order, progress=progress, controls=[control] * n, scores=got)
+                          order=order, progress=progress, controls=[control] * n, scores=got,
+                          resample=resample)
     results = [_merge(score, g, out, regs, plan, mg, seed + c) for c, out in enumerate(outs)]
     if candidates is None:
         return results[0]
@@ -637,13 +646,14 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
             model=None, steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
             guidance: float = 1.0, seed: int = 0, device: str = "auto",
             order: str = "random", density=ctl.AUTO, pitch_range=ctl.AUTO,
-            polyphony=ctl.AUTO, progress: bool = False) -> symusic.Score:
+            polyphony=ctl.AUTO, progress: bool = False, resample: int = 0) -> symusic.Score:
     """A new piece from a chord progression alone (see :func:`parse_progression`), ``bars``
     long (default: the progression's length; a shorter progression repeats), with ``tracks``
     (default every part the model writes). ``density``, ``pitch_range``, ``polyphony``: as in
-    :func:`infill` (``"auto"``: each part's training figures). The result carries the chords
+    :func:`infill` (``"auto"``: each part's training figures); ``resample``: Gibbs-style
+    rewrite passes, as in :func:`infill`. The result carries the chords
     as ``chord:`` markers; velocities follow a metric accent."""
-    check_sampling(steps, temperature, top_p, guidance, seed)
+    check_sampling(steps, temperature, top_p, guidance, seed, resample)
     progression = parse_progression(chords)  # a bad progression fails before the model loads
     n_bars = checks.integer("bars", len(progression) if bars is None else bars, 1,
                             checks.MAX_BARS)
@@ -668,7 +678,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     user = dict(density=density, pitch_range=pitch_range, polyphony=polyphony)
     out = generate_grids(model, [tok], [role], [mg.bar_first_step], steps=steps,
                          temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
-                         order=order, progress=progress,
+                         order=order, progress=progress, resample=resample,
                          controls=[_compose_controls(model, vocab, targets, mg, user)])[0]
     result = gr.decode(replace(g, tokens=out.astype(g.tokens.dtype)), overlaps="trim")
     result.tracks = [tr for tr in result.tracks if tr.name in targets]

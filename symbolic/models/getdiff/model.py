@@ -15,7 +15,9 @@ from torch import nn
 from ...representations.grid import EMPTY, MASK, PAD, as_vocab
 from .. import HubModel, load_pretrained
 from ..layers import Transformer
-from ..sampling import categorical, guided_log_probs, unmask_count, unmask_order, unmask_schedule
+from ... import checks
+from ..sampling import (MAX_GIBBS_PASSES, categorical, gibbs_masker, guided_log_probs,
+                        unmask_count, unmask_order, unmask_schedule)
 
 __all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffusion_loss",
            "sample", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
@@ -283,13 +285,46 @@ def _need(density, target, masked, x, j):
     return torch.minimum((want - written).clamp_min(0), left)
 
 
+def _fill(model, x, masked, target, own, total, ts, ctx: dict, progress=None):
+    """Unmask the ``masked`` cells of ``x`` (both changed in place) along the time grid ``ts``;
+    ``own`` (``[B, K, L]``) receives each written cell's model log-probability and ``total``
+    (``[B]``) their sum per row. ``ctx``: the sampler's settings (see :func:`sample`)."""
+    k = model.n_tracks
+    allowed, density = ctx["allowed"], ctx["density"]
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        if not masked.any():
+            break
+        h, hu = _hidden(model, x, ctx["role"], ctx["bar_pos"], ctx["uncond_role"])
+        for j in range(k):
+            mk = masked[:, j]
+            n_left = mk.sum(-1)  # [B]
+            if not n_left.any():
+                continue
+            cells = torch.nonzero(mk, as_tuple=True)
+            on, dur, conf, note, lp = _draw_cells(
+                model, h, hu, cells, j, allowed=None if allowed is None else allowed[j],
+                need=_need(density, target, masked, x, j), **ctx["draw"])
+            chosen = ctx["pick"](mk, cells, conf, unmask_count(n_left, t, t_next), note=note,
+                                 t=t, generator=ctx["draw"]["generator"], noise=ctx["noise"])
+            bi, ci = cells
+            sel = chosen[bi, ci]
+            x[bi[sel], 2 * j, ci[sel]] = on[sel]
+            x[bi[sel], 2 * j + 1, ci[sel]] = dur[sel]
+            own[bi[sel], j, ci[sel]] = lp[sel]
+            total.index_add_(0, bi[sel], lp[sel])
+            masked[:, j] &= ~chosen
+        if progress is not None:
+            progress.update(1)
+
+
 @torch.no_grad()
 def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: torch.Tensor, *,
            steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
            guidance: float = 1.0, generator: torch.Generator | None = None,
            order: str = "confidence", noise: float = 1.0, progress=None,
            allowed: list | None = None, density: torch.Tensor | None = None,
-           scores: list | None = None) -> torch.Tensor:
+           scores: list | None = None, resample: int = 0,
+           resample_mask: str = "blocks") -> torch.Tensor:
     """Fill every target cell (``role == ROLE_TARGET`` in the track groups) of ``tokens``
     (``[B, R, L]``) in ``steps`` steps; returns the completed tokens (sources untouched, bit
     for bit).
@@ -302,15 +337,24 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     weight (1: plain conditional model; > 1 follows the chords more; only used when chord rows
     are given). ``progress``: anything with ``update(1)``, called once per step.
 
+    ``resample`` (0 to 100): Gibbs-style rewrite passes after the schedule (0: none, the
+    plain sampler, the same draws as without the option); each pass re-masks target cells
+    chosen by ``resample_mask`` (a key of :data:`~symbolic.models.sampling.GIBBS_MASKS`; the
+    share annealed from 0.5 to 0.1 over the passes) and redraws them, given every other cell,
+    in ``max(1, steps // 2)`` steps of the same sampler and controls.
+
     Controls: ``allowed[j]`` (bool ``[B, 1 + stacks of track j]`` or None) limits the onset
     classes track ``j`` may draw (PAD, class 0, must stay allowed); ``density`` (``[B, K]``
     notes per target cell, NaN: free) tilts every draw's PAD probability so that the expected
     number of onsets in each row's target cells is the density times their number (re-solved
     at every step from what is written). ``scores``: a list that receives, per row, the
     model's mean log-probability per target cell of what it wrote (untempered, unguided,
-    uncontrolled: how likely the plain model finds the result).
+    uncontrolled: how likely the plain model finds the result), each cell's as of the draw
+    that wrote its final value (after resampling: given the rest of the finished grid but
+    the other cells of its pass).
     """
-    pick = unmask_order(order)
+    resample = checks.integer("resample", resample, 0, MAX_GIBBS_PASSES)
+    remask = gibbs_masker(resample_mask)
     k = model.n_tracks
     masked = role[:, :k] == ROLE_TARGET
     target = masked.clone()
@@ -319,32 +363,20 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     if guidance != 1.0 and bool((role[:, k] == ROLE_SOURCE).any()):
         uncond_role = role.clone()
         uncond_role[:, k] = ROLE_EMPTY
-    own_sum = torch.zeros(x.shape[0], device=x.device)
-    ts = unmask_schedule(steps).tolist()
-    for t, t_next in zip(ts[:-1], ts[1:]):
-        if not masked.any():
-            break
-        h, hu = _hidden(model, x, role, bar_pos, uncond_role)
-        for j in range(k):
-            mk = masked[:, j]
-            n_left = mk.sum(-1)  # [B]
-            if not n_left.any():
-                continue
-            cells = torch.nonzero(mk, as_tuple=True)
-            on, dur, conf, note, own = _draw_cells(
-                model, h, hu, cells, j, guidance=guidance, temperature=temperature,
-                top_p=top_p, generator=generator, allowed=None if allowed is None else allowed[j],
-                need=_need(density, target, masked, x, j))
-            chosen = pick(mk, cells, conf, unmask_count(n_left, t, t_next), note=note, t=t,
-                          generator=generator, noise=noise)
-            bi, ci = cells
-            sel = chosen[bi, ci]
-            x[bi[sel], 2 * j, ci[sel]] = on[sel]
-            x[bi[sel], 2 * j + 1, ci[sel]] = dur[sel]
-            own_sum.index_add_(0, bi[sel], own[sel])
-            masked[:, j] &= ~chosen
-        if progress is not None:
-            progress.update(1)
+    ctx = dict(role=role, bar_pos=bar_pos, uncond_role=uncond_role, allowed=allowed,
+               density=density, pick=unmask_order(order), noise=noise,
+               draw=dict(guidance=guidance, temperature=temperature, top_p=top_p,
+                         generator=generator))
+    own = torch.zeros(target.shape, device=x.device)
+    total = torch.zeros(x.shape[0], device=x.device)
+    _fill(model, x, masked, target, own, total, unmask_schedule(steps).tolist(), ctx, progress)
+    for i in range(resample):
+        masked = remask(target, i, resample, generator)
+        x = masked_input(x, masked)
+        _fill(model, x, masked, target, own, total, unmask_schedule(max(1, steps // 2)).tolist(),
+              ctx, progress)
+    if resample:
+        total = own.sum((1, 2))  # the redrawn cells' values replace their first ones
     if scores is not None:
-        scores.extend((own_sum / target.sum((1, 2)).clamp_min(1)).tolist())
+        scores.extend((total / target.sum((1, 2)).clamp_min(1)).tolist())
     return x
