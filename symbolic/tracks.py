@@ -16,6 +16,12 @@ takes drum tracks. :func:`assign` maps each score track, first rule that answers
    says nothing (empty, ``Track 3``, ``Untitled``...) is mapped by program: a track named
    'Bass' is not piano because it plays program 0.
 
+Aliases are keyed per part name and looked up only for a model's own parts (:func:`parts_for`).
+A model with a voice part (soprano, alto or tenor: the chorale model's SOPRANO, ALTO, TENOR,
+BASS) takes :data:`VOICE_ALIASES` for its voices, so that 'S.', 'Canto', 'Violin I' or
+'Continuo' name voices there, while every other model (the band's MELODY, BRIDGE, BASS, PIANO,
+OTHER) keeps :data:`ALIASES`, where 'Soprano' is the melody and 'Cello' is no bass.
+
 Real band arrangements name tracks freely (see DESIGN.md's traps): callers report the tracks
 that map to nothing rather than drop them silently.
 """
@@ -28,7 +34,7 @@ from typing import Mapping, Sequence
 
 from .errors import TrackMappingError
 
-__all__ = ["Part", "ALIASES", "PROGRAMS", "parts_for", "assign", "find_part", "is_unnamed",
+__all__ = ["Part", "ALIASES", "VOICE_ALIASES", "VOICES", "PROGRAMS", "parts_for", "assign", "find_part", "is_unnamed",
            "TrackMappingError"]
 
 #: Track-name aliases per part (lower case), for the models' part names.
@@ -42,6 +48,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "bass": ("bass", "bassline", "bass line", "el. bass", "electric bass", "bass guitar",
              "synth bass", "contrabass", "double bass", "basso", "bs"),
     "other": ("other", "context"),
+}
+#: The voice parts of a four-voice (SATB) model, lower case, top down.
+VOICES = ("soprano", "alto", "tenor", "bass")
+#: Track-name aliases of the voices, for a model with a voice part (see :func:`parts_for`):
+#: names and common spellings in score editions (English, German, Italian, Latin;
+#: abbreviations with and without their dot), and the string parts that double the voices in
+#: Bach's cantata chorales (violin I -> soprano, violin II -> alto, viola -> tenor, cello,
+#: violone, continuo -> bass). The bass also keeps the band's bass aliases.
+VOICE_ALIASES: dict[str, tuple[str, ...]] = {
+    "soprano": ("soprano", "sopran", "sopr.", "s.", "s", "canto", "cantus", "discantus",
+                "treble", "superius", "violin i", "violin 1", "violino i", "vln. i", "vl. i",
+                "soprano 1"),
+    "alto": ("alto", "alt", "a.", "a", "contralto", "altus", "violin ii", "violin 2",
+             "violino ii", "vln. ii", "vl. ii"),
+    "tenor": ("tenor", "tenore", "ten.", "t.", "t", "viola", "vla.", "va."),
+    "bass": ("bass", "basso", "bassus", "b.", "b", "bass voice", "violoncello", "cello",
+             "vc.", "violone", "continuo", "basso continuo", "b.c.", "bc") + ALIASES["bass"][1:],
 }
 #: GM programs per part name (lower case): pianos, chromatic percussion and organs -> piano;
 #: basses (32-39) -> bass; every other pitched program but sound effects (guitars, strings,
@@ -70,12 +93,13 @@ class Part:
 
 def parts_for(names: Sequence[str]) -> tuple[Part, ...]:
     """Parts for a model's track names, with the shared :data:`ALIASES` and :data:`PROGRAMS`
-    (a name is always an alias of itself)."""
-    out = []
-    for n in names:
-        low = n.lower()
-        out.append(Part(n, (low,) + ALIASES.get(low, ()), PROGRAMS.get(low, ())))
-    return tuple(out)
+    (a name is always an alias of itself). When one of the names is a voice other than bass
+    (soprano, alto, tenor), the model is a four-voice one and its voices take
+    :data:`VOICE_ALIASES` instead."""
+    lows = [n.lower() for n in names]
+    table = {**ALIASES, **VOICE_ALIASES} if any(n in VOICES[:3] for n in lows) else ALIASES
+    return tuple(Part(n, (low,) + table.get(low, ()),
+                      PROGRAMS.get(low, ())) for n, low in zip(names, lows))
 
 
 def is_unnamed(name: str) -> bool:

@@ -2,13 +2,16 @@
 models (GETDiff) train and are evaluated on.
 
 :func:`pop909_grids` encodes every POP909 song of a split with its annotated bars and chords;
-a :class:`GridSong` holds one piece's token array and bar starts, and cuts bar windows of it
+:func:`chorale_grids` every Bach chorale of a split (music21's corpus) as four voices
+(:func:`~symbolic.data.music21_corpus.load_chorale`) with its measures as bars, chords
+recognized per beat (:func:`symbolic.harmony.recognize_chords`: chorales have no annotations)
+and its fermata columns; a :class:`GridSong` holds one piece's token array and bar starts, and cuts bar windows of it
 (:func:`symbolic.timeline.bar_windows`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,17 +19,19 @@ from ..representations.grid import EMPTY
 from ..timeline import bar_windows
 from .cache import cache_dir
 
-__all__ = ["GridSong", "pop909_grids"]
+__all__ = ["GridSong", "pop909_grids", "chorale_grids", "encode_chorale"]
 
 
 @dataclass
 class GridSong:
     """One piece as grid arrays: ``tokens`` (int16 ``[2K+2, N]``), ``bar_first`` (first column
-    of every bar plus N, int32), and its ``name``."""
+    of every bar plus N, int32), its ``name``, and ``fermatas``: the columns of its fermata
+    onsets (int32, ascending; empty for a corpus without them)."""
 
     tokens: np.ndarray
     bar_first: np.ndarray
     name: str = ""
+    fermatas: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def n_bars(self) -> int:
@@ -69,21 +74,24 @@ def _encode_pop909_song(pop, i: int, vocab):
     return gr.encode(score, vocab=vocab, bar_ticks=song.bar_ticks(), chords=chords)
 
 
-def _read_cache(cache) -> list[GridSong]:
+def _read_cache(cache, names) -> list[GridSong]:
     with np.load(cache) as z:  # read each array once (z[key] re-reads the file)
-        tokens, bars, off_t, off_b, got = (z[n] for n in ("tokens", "bars", "tok_off",
-                                                          "bar_off", "ids"))
-    return [GridSong(tokens[:, off_t[j]:off_t[j + 1]], bars[off_b[j]:off_b[j + 1]],
-                     f"pop909/{int(i):03d}") for j, i in enumerate(got)]
+        tokens, bars, off_t, off_b = (z[n] for n in ("tokens", "bars", "tok_off", "bar_off"))
+        ferm, off_f = (z["fermatas"], z["ferm_off"]) if "fermatas" in z else (None, None)
+    return [GridSong(tokens[:, off_t[j]:off_t[j + 1]], bars[off_b[j]:off_b[j + 1]], name,
+                     *(() if ferm is None else (ferm[off_f[j]:off_f[j + 1]],)))
+            for j, name in enumerate(names)]
 
 
 def _write_cache(cache, ids, songs: list[GridSong]) -> None:
     tok_off = np.cumsum([0] + [s.tokens.shape[1] for s in songs])
     bar_off = np.cumsum([0] + [len(s.bar_first) for s in songs])
+    ferm_off = np.cumsum([0] + [len(s.fermatas) for s in songs])
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(tmp, ids=np.array(ids), tokens=np.concatenate([s.tokens for s in songs], axis=1),
              bars=np.concatenate([s.bar_first for s in songs]), tok_off=tok_off,
-             bar_off=bar_off)
+             bar_off=bar_off, ferm_off=ferm_off,
+             fermatas=np.concatenate([s.fermatas for s in songs]).astype(np.int32))
     tmp.replace(cache)
 
 
@@ -99,7 +107,7 @@ def pop909_grids(split: str, vocab: str = "pop909", *, progress: bool = True,
     v = as_vocab(vocab)
     cache = cache_dir("getdiff") / f"pop909-{split}-{v.name}-{len(v)}-{len(ids)}.npz"
     if cache.is_file():
-        return _read_cache(cache)
+        return _read_cache(cache, [f"pop909/{int(i):03d}" for i in ids])
     from tqdm.auto import tqdm
 
     out = []
@@ -108,4 +116,46 @@ def pop909_grids(split: str, vocab: str = "pop909", *, progress: bool = True,
         out.append(GridSong(g.tokens.astype(np.int16),
                             g.meta.grid.bar_first_step.astype(np.int32), f"pop909/{i:03d}"))
     _write_cache(cache, ids, out)
+    return out
+
+
+def encode_chorale(name: str, vocab="satb"):
+    """One chorale of music21's corpus as a :class:`~symbolic.representations.grid.Grid` (four
+    voices, measures as bars, chords recognized per beat) and its fermata columns (int32).
+    What the grid loses is in the grid's ``report`` (onsets off the 16th-note grid, durations
+    rounded to a class, two voices' notes merged into one cell: see
+    :mod:`symbolic.representations.grid`)."""
+    from ..representations import grid as gr
+
+    from .music21_corpus import chorale_marks, load_chorale
+
+    marks = chorale_marks(name)
+    g = gr.encode(load_chorale(name, fermata_markers=False), vocab=vocab,
+                  bar_ticks=marks.bar_ticks, chords="beat", source=name)
+    step_ticks = g.meta.grid.step_ticks()
+    cols = np.searchsorted(step_ticks, marks.fermatas, side="right") - 1
+    return g, np.unique(np.clip(cols, 0, g.tokens.shape[1] - 1)).astype(np.int32)
+
+
+def chorale_grids(split: str, vocab: str = "satb", *, progress: bool = True) -> list[GridSong]:
+    """Every Bach chorale of ``split`` ('train', 'valid', 'test', 'all': the fixed split of
+    :func:`~symbolic.data.music21_corpus.piece_names`) as a :class:`GridSong` with its fermata
+    columns (:func:`encode_chorale`), cached in ``cache_dir('getdiff')`` after the first call
+    (about 20 chorales a second)."""
+    from ..representations.grid import as_vocab
+    from .music21_corpus import piece_names
+
+    names = piece_names("bach_chorales", split)
+    v = as_vocab(vocab)
+    cache = cache_dir("getdiff") / f"chorales-{split}-{v.name}-{len(v)}-{len(names)}.npz"
+    if cache.is_file():
+        return _read_cache(cache, names)
+    from tqdm.auto import tqdm
+
+    out = []
+    for name in tqdm(names, desc=f"chorale {split} grids", disable=not progress):
+        g, fermatas = encode_chorale(name, v)
+        out.append(GridSong(g.tokens.astype(np.int16),
+                            g.meta.grid.bar_first_step.astype(np.int32), name, fermatas))
+    _write_cache(cache, list(range(len(names))), out)
     return out

@@ -80,7 +80,7 @@ from ..harmony import GETMUSIC_QUALITIES, PITCH_NAMES, Chord, ChordSequence, cho
 from ..harmony import MARKER_PREFIX as HARMONY_MARKER_PREFIX
 from ..harmony import recognize_chords
 from ..timeline import MetricGrid, ScoreMeta, as_tick
-from ..tracks import Part
+from ..tracks import VOICE_ALIASES, Part
 from ..tracks import assign as assign_tracks
 from . import EncodeReport
 
@@ -175,7 +175,8 @@ class TrackMap:
 
     @classmethod
     def preset(cls, name: "str | TrackMap") -> "TrackMap":
-        """``'getmusic'`` or ``'pop909'`` (see :data:`TRACK_MAPS`); a TrackMap is returned as is."""
+        """A name of :data:`TRACK_MAPS` ('getmusic', 'pop909', 'band', 'satb'); a TrackMap is
+        returned as is."""
         if isinstance(name, TrackMap):
             return name
         if name not in TRACK_MAPS:
@@ -238,7 +239,9 @@ def _r(a: int, b: int) -> tuple[int, ...]:
 #: ensemble, brass, pads, synth effects. Sound effects (120-127) have no grid track.
 #: ``pop909``: MELODY, BRIDGE and PIANO by track name (piano program). ``band``: MELODY,
 #: BRIDGE, BASS, PIANO and OTHER by track name: the parts GETDiff's band model writes (OTHER is
-#: its context row: pitched tracks that play none of the four parts).
+#: its context row: pitched tracks that play none of the four parts). ``satb``: SOPRANO, ALTO,
+#: TENOR, BASS by track name (:data:`symbolic.tracks.VOICE_ALIASES`: 'S.', 'Canto', 'Violin I',
+#: 'Continuo'...; never by program), decoded as Choir Aahs (52): the four-voice chorale model.
 TRACK_MAPS: dict[str, TrackMap] = {
     "getmusic": TrackMap((
         GridTrack("lead", 80, programs=_r(64, 87) + _r(109, 111),
@@ -261,6 +264,8 @@ TRACK_MAPS: dict[str, TrackMap] = {
         GridTrack("PIANO", 0, names=("piano",)),
         GridTrack("OTHER", 48, names=("other",)),
     ), chord=True, name="band"),
+    "satb": TrackMap(tuple(GridTrack(v.upper(), 52, names=VOICE_ALIASES[v])
+                           for v in ("soprano", "alto", "tenor", "bass")), chord=True, name="satb"),
 }
 
 
@@ -1285,11 +1290,16 @@ def build_shipped_vocab(name: str, *, out_dir=None, progress: bool = True) -> Pa
     and PIANO -> piano, annotated bars) plus music21's Bach chorales train split (Soprano -> lead,
     Alto and Tenor -> piano, Bass -> bass), coverage 0.99 per track. Its guitar, drums and
     strings slices hold the 128 single pitches only (no such tracks in these corpora).
+    ``satb``: music21's Bach chorales train split as four voices
+    (:func:`symbolic.data.music21_corpus.load_chorale`) with their measures, coverage 1.0 per
+    voice (every stack seen, plus the 128 single pitches).
     """
     from ..data.pop909 import Pop909
 
     recipe = "python -m symbolic.representations.grid " + name
     out_dir = Path(out_dir) if out_dir is not None else _PACKAGE.parent / "tokenizers"
+    if name == "satb":
+        return _satb_vocab(recipe, progress).save(out_dir / "grid-satb.json")
     pop = Pop909()
 
     def pop_items():
@@ -1325,9 +1335,22 @@ def build_shipped_vocab(name: str, *, out_dir=None, progress: bool = True) -> Pa
                        "BASS (its lowest line) and PIANO (symbolic.data.pop909.band_parts); "
                        "OTHER: the union of the four parts' stacks", "recipe": recipe})
     else:
-        raise ValueError(f"no recipe for a shipped vocabulary {name!r}; choose pop909, getmusic "
-                         f"or band")
+        raise ValueError(f"no recipe for a shipped vocabulary {name!r}; choose pop909, getmusic, "
+                         f"band or satb")
     return vocab.save(out_dir / f"grid-{name}.json")
+
+
+def _satb_vocab(recipe: str, progress: bool) -> GridVocab:
+    from ..data.music21_corpus import chorale_marks, load_chorale, piece_names
+
+    def items():
+        for name in piece_names("bach_chorales", "train"):
+            yield load_chorale(name, fermata_markers=False), chorale_marks(name).bar_ticks
+
+    return GridVocab.build(items(), "satb", name="satb", coverage=1.0, progress=progress,
+                           info={"sources": "music21 Bach chorales train split (280 chorales), "
+                                            "four voices, measures as bars",
+                                 "recipe": recipe})
 
 
 def _with_other_union(vocab: GridVocab, info: dict) -> GridVocab:
@@ -1351,8 +1374,8 @@ def _with_other_union(vocab: GridVocab, info: dict) -> GridVocab:
                      counts=counts, track_map=vocab.track_map, info={**vocab.info, **info})
 
 
-if __name__ == "__main__":  # python -m symbolic.representations.grid pop909 getmusic band
+if __name__ == "__main__":  # python -m symbolic.representations.grid pop909 getmusic band satb
     import sys
 
-    for arg in sys.argv[1:] or ["pop909", "getmusic", "band"]:
+    for arg in sys.argv[1:] or ["pop909", "getmusic", "band", "satb"]:
         print(build_shipped_vocab(arg))

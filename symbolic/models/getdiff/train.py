@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.grids import GridSong, pop909_grids
+from ...data.grids import GridSong, chorale_grids, pop909_grids
 from ...representations.grid import as_vocab
 from ...representations.grid import transpose_tables as grid_transpose_tables
 from .model import EMPTY, PAD, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff, diffusion_loss
@@ -204,7 +204,8 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
           resume: bool = True, progress: bool = True, stop_at: int | None = None,
           max_minutes: float | None = None) -> dict:
     """Train GETDiff with ``settings`` (default :class:`Settings`: the shipped recipe) on
-    POP909's train split (held-out loss on the valid split; ``data_path``: the POP909 folder)
+    POP909's train split (held-out loss on the valid split; ``data_path``: the POP909 folder),
+    or, for a vocabulary of the ``satb`` track map, on the Bach chorales' (:func:`chorale_grids`)
     and save the model to ``out`` (``config.json`` + ``model.safetensors`` + ``training.json``).
 
     Checkpoints go to ``out/checkpoint``; run again to resume (``resume=False`` starts over).
@@ -220,8 +221,12 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     out.mkdir(parents=True, exist_ok=True)
     vocab = as_vocab(s.vocab)
     s = replace(s, width=s.width or s.window_bars * 4 * vocab.resolution)
-    train_songs = pop909_grids("train", s.vocab, path=data_path, progress=progress)
-    valid_songs = pop909_grids("valid", s.vocab, path=data_path, progress=progress)
+    if vocab.track_map is not None and vocab.track_map.name == "satb":  # Bach chorales
+        train_songs, valid_songs = (chorale_grids(sp, s.vocab, progress=progress)
+                                    for sp in ("train", "valid"))
+    else:
+        train_songs = pop909_grids("train", s.vocab, path=data_path, progress=progress)
+        valid_songs = pop909_grids("valid", s.vocab, path=data_path, progress=progress)
     tables = transpose_tables(vocab)
     seed_everything(s.seed)
     context = ["OTHER"] if "OTHER" in vocab.track_names else []
