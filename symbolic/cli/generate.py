@@ -278,9 +278,10 @@ def add_train_arguments(p) -> None:
     d = Settings()
     p.add_argument("--out", required=True, help="folder (symbolic/pretrained/getdiff-band: "
                                                  "the shipped one)")
-    p.add_argument("--vocab", default=d.vocab, choices=("band", "pop909"),
+    p.add_argument("--vocab", default=d.vocab, choices=("band", "pop909", "satb"),
                    help="grid vocabulary: band (MELODY, BRIDGE, BASS, PIANO + OTHER context; "
-                        "the shipped model) or pop909 (the three POP909 parts)")
+                        "the shipped model), pop909 (the three POP909 parts) or satb (four "
+                        "voices, trained on the Bach chorales' train split)")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step of the --steps schedule (multiple of 50)")
