@@ -70,6 +70,8 @@ def test_load_chorale_keeps_the_four_voices_and_marks_the_fermatas():
     full = symbolic.load("corpus:bach/bwv41.6")
     assert len(full.tracks) == 9 and s.note_num() == sum(
         len(t.notes) for t in full.tracks[5:])  # 'Soprano Oboe 1 Violin1' ... 'Bass Continuo'
+    onsets = {n.time for t in s.tracks for n in t.notes}
+    assert s.markers and all(m.time in onsets for m in s.markers)  # not the trumpets' fermatas
 
 
 def test_bad_arguments_name_what_was_wrong():

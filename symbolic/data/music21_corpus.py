@@ -153,7 +153,8 @@ class ChoraleMarks:
     """What a chorale's ``symusic.Score`` cannot hold, in ticks (int64): ``bar_ticks``, the
     start of every measure plus the end of the last (a pickup measure starts at 0 and is a bar
     of its own, as :meth:`~symbolic.timeline.MetricGrid.from_score` takes ``bar_ticks``), and
-    ``fermatas``, the sorted distinct onsets of notes carrying a fermata (any voice)."""
+    ``fermatas``, the sorted distinct onsets of the voices' notes carrying a fermata (any of
+    the four voices :func:`load_chorale` keeps; instrument parts' fermatas are left out)."""
 
     bar_ticks: np.ndarray
     fermatas: np.ndarray
@@ -175,6 +176,11 @@ def _chorale_stream(name: str):
         raise DataNotFoundError(f"not in music21's corpus ({e})", CORPUS_PREFIX + work) from e
 
 
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+
 def _marks_of(stream, tpq: int) -> ChoraleMarks:
     from music21 import expressions
 
@@ -182,8 +188,9 @@ def _marks_of(stream, tpq: int) -> ChoraleMarks:
     measures = parts[0].getElementsByClass("Measure") if parts else []
     bars = [round(float(m.offset) * tpq) for m in measures]
     bars.append(round(float(stream.highestTime) * tpq))
+    voices = _voice_tracks([_Named(p.partName or "") for p in parts])
     fermatas = set()
-    for part in parts:
+    for part in parts if voices is None else [parts[i] for i in voices]:
         base = float(part.getOffsetBySite(stream) or 0)
         for el in part.flatten().notes:
             if any(isinstance(e, expressions.Fermata) for e in el.expressions):
