@@ -47,7 +47,7 @@ def main() -> None:
               f"dropped ({changed:.2f}% changed); {f['fermatas']} fermatas; {f['columns']} "
               f"columns")
         print(f"       reasons: {dict(r.reasons.most_common())}")
-        print(f"       bars by meter (annotated measures): {dict(f['meters'].most_common())}")
+        print(f"       bars by meter (time signatures): {dict(f['meters'].most_common())}")
 
 
 if __name__ == "__main__":

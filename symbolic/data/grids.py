@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..representations.grid import EMPTY
-from ..timeline import bar_windows
+from ..timeline import MetricGrid, bar_windows, meter_changes
 from .cache import cache_dir
 
 __all__ = ["GridSong", "pop909_grids", "chorale_grids", "encode_chorale"]
@@ -119,9 +119,21 @@ def pop909_grids(split: str, vocab: str = "pop909", *, progress: bool = True,
     return out
 
 
+def _measure_grid(score, bar_ticks, resolution: int) -> MetricGrid:
+    """Measures as bars, each with the meter of its time signature: bars alone would read a 3/2
+    or a 12/8 bar as 6/4, and chords per beat would come per quarter there, not per half or
+    dotted quarter."""
+    g = MetricGrid.from_score(score, resolution=resolution, bar_ticks=bar_ticks)
+    ticks, nums, dens = meter_changes(score, before_first=None)
+    k = np.searchsorted(ticks, g.bar_ticks[:-1], side="right") - 1
+    return MetricGrid(g.ticks_per_quarter, resolution, g.bar_ticks, g.steps_per_bar, nums[k],
+                      dens[k])
+
+
 def encode_chorale(name: str, vocab="satb"):
     """One chorale of music21's corpus as a :class:`~symbolic.representations.grid.Grid` (four
-    voices, measures as bars, chords recognized per beat) and its fermata columns (int32).
+    voices; measures as bars, with their time signature's meter, a pickup a bar of its own;
+    chords recognized per beat) and its fermata columns (int32).
     What the grid loses is in the grid's ``report`` (onsets off the 16th-note grid, durations
     rounded to a class, two voices' notes merged into one cell: see
     :mod:`symbolic.representations.grid`)."""
@@ -130,8 +142,9 @@ def encode_chorale(name: str, vocab="satb"):
     from .music21_corpus import chorale_marks, load_chorale
 
     marks = chorale_marks(name)
-    g = gr.encode(load_chorale(name, fermata_markers=False), vocab=vocab,
-                  bar_ticks=marks.bar_ticks, chords="beat", source=name)
+    score = load_chorale(name, fermata_markers=False)
+    g = gr.encode(score, vocab=vocab, chords="beat", source=name,
+                  grid=_measure_grid(score, marks.bar_ticks, gr.as_vocab(vocab).resolution))
     step_ticks = g.meta.grid.step_ticks()
     cols = np.searchsorted(step_ticks, marks.fermatas, side="right") - 1
     return g, np.unique(np.clip(cols, 0, g.tokens.shape[1] - 1)).astype(np.int32)
