@@ -22,6 +22,8 @@
     symbolic harmony-embed train|similar|analogy|plot
                                           harmony embeddings (harmony2vec): train, nearest
                                           chords, analogies, plots
+    symbolic voice-leading FILE [--json]  parallel fifths/octaves, crossings, spacing and
+                                          ranges of a four-part score, by bar and beat
 
 FILE is a path (MIDI, MusicXML, ABC, Humdrum) or ``corpus:NAME`` from music21's corpus.
 A file that cannot be read is reported on stderr and the others go on; the exit status is 1
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--tune", default=None, help="ABC tune: index or title")
     info.set_defaults(func=_cmd_info)
 
-    from . import audio, generate, harmony2vec, hrnn, tokenize, train
+    from . import audio, generate, harmony2vec, hrnn, tokenize, train, voiceleading
     from .generate import DEMO_CHORDS, cmd_demo
 
     demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub)
     audio.add_parsers(sub)
     hrnn.add_parsers(sub)
+    voiceleading.add_parsers(sub)
     return p
 
 
