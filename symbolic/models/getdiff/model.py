@@ -350,8 +350,10 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     at every step from what is written). ``scores``: a list that receives, per row, the
     model's mean log-probability per target cell of what it wrote (untempered, unguided,
     uncontrolled: how likely the plain model finds the result), each cell's as of the draw
-    that wrote its final value (after resampling: given the rest of the finished grid but
-    the other cells of its pass).
+    that wrote its final value: a cell redrawn by a resampling pass counts its
+    log-probability given the cells outside that pass's mask and those the pass wrote before
+    it (more context than its first draw had: figures with and without resampling are close
+    but not strictly comparable).
     """
     resample = checks.integer("resample", resample, 0, MAX_GIBBS_PASSES)
     remask = gibbs_masker(resample_mask)
