@@ -179,7 +179,7 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
         ("tokenize", "--shard-size 0", [*tok, "--shard-size", "0"], U),
         ("tokenize", "--limit -1", [*tok, "--limit", "-1"], U),
         ("tokenize", "--timeout -1", [*tok, "--timeout", "-1"], U),
-        ("tokenize", "--tokenizer nosuch", [*tok, "--tokenizer", "nosuch"], I),
+        ("tokenize", "--tokenizer nosuch", [*tok, "--tokenizer", "nosuch"], B),
         ("tokenize", "--captions missing", [*tok, "--captions", f["missing"] + ".json"], B),
         ("tokenize", "OUT is a file", ["tokenize", f["dir"], f["tiny"], "--no-progress"], B),
         ("harmony-embed", "similar H:maj", ["harmony-embed", "similar", "H:maj"], B),
