@@ -434,6 +434,19 @@ class GridVocab:
         a = self.pitch_start[i]
         return tuple(int(p) for p in self.pitches[a:a + self.pitch_count[i]])
 
+    def pitch_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) pitch of every id's stack, int64 ``[len(self)]``; ids that are not
+        stacks get (127, 0), an empty range. Computed once per vocabulary."""
+        if not hasattr(self, "_pitch_bounds"):
+            lo, hi = np.full(len(self), 127, np.int64), np.zeros(len(self), np.int64)
+            ids = np.flatnonzero(self.pitch_count > 0)
+            if len(ids):
+                starts = self.pitch_start[ids]
+                lo[ids] = np.minimum.reduceat(self.pitches, starts)
+                hi[ids] = np.maximum.reduceat(self.pitches, starts)
+            self._pitch_bounds = (lo, hi)
+        return self._pitch_bounds
+
     def duration_ids(self) -> np.ndarray:
         return np.arange(len(self.durations)) + self.duration_offset
 

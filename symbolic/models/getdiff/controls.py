@@ -108,15 +108,14 @@ def resolve_controls(part: str, region_notes: dict, region_steps, region_cols: i
 
 def class_tables(model, vocab) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per model track: lowest pitch, highest pitch and note count of each onset class
-    (class 0, PAD: an empty range that every control allows)."""
+    (class 0, PAD: an empty range that every control allows), from the vocabulary's arrays."""
+    lo, hi = vocab.pitch_bounds()
     out = []
     for a, b in model.track_slices:
-        lo, hi, n = np.full(b - a + 1, 127), np.zeros(b - a + 1, np.int64), np.zeros(b - a + 1,
-                                                                                     np.int64)
-        for c, i in enumerate(range(a, b), start=1):
-            p = vocab.stack_pitches(i)
-            lo[c], hi[c], n[c] = min(p), max(p), len(p)
-        out.append((lo, hi, n))
+        ids = np.arange(a - 1, b)  # class c is id a + c - 1; class 0 (PAD) is patched below
+        t_lo, t_hi, t_n = lo[ids], hi[ids], vocab.pitch_count[ids].copy()
+        t_lo[0], t_hi[0], t_n[0] = 127, 0, 0
+        out.append((t_lo, t_hi, t_n))
     return out
 
 

@@ -363,7 +363,7 @@ def _regions(tracks, bars, regions, n_bars) -> list[tuple[str, int, int]]:
     return checked
 
 
-def _prepare(score, model, mapping, chords, bar_ticks):
+def _prepare(score, model, mapping, chords, mg):
     """Encode the tracks of ``score`` that ``mapping`` gives a model track as the model's
     grid (tracks on one model track merge)."""
     vocab = gr.as_vocab(model.config["vocab"])
@@ -377,10 +377,8 @@ def _prepare(score, model, mapping, chords, bar_ticks):
             t = tr.copy()
             t.name = m
             view.tracks.append(t)
-    mg = MetricGrid.from_score(score, resolution=vocab.resolution, bar_ticks=bar_ticks)
     has_markers = any(m.text.startswith(gr.MARKER_PREFIX) for m in score.markers)
-    g = gr.encode(view, vocab=vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
-    return g, mg
+    return gr.encode(view, vocab=vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
 
 
 def _score_in(score, bar_ticks=None):
@@ -439,8 +437,11 @@ def _spans(regs, mg, role):
 
 
 def _inside(t: np.ndarray, spans) -> np.ndarray:
-    return np.any([(t >= a) & (t < b) for a, b in spans], axis=0) if spans else t < t.min(
-        initial=0)
+    """Whether each tick of ``t`` lies in one of the ``[start, end)`` spans."""
+    inside = np.zeros(len(t), dtype=bool)
+    for a, b in spans:
+        inside |= (t >= a) & (t < b)
+    return inside
 
 
 def _notes(track) -> dict:
@@ -522,15 +523,15 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     score, bar_ticks = _score_in(score, bar_ticks)
     bar_ticks = _bars_of(score, bar_ticks, meter)
     model = _model(model, device)
-    mg0 = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)
-    asked = _regions(tracks, bars, regions, mg0.n_bars)
+    mg = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)
+    asked = _regions(tracks, bars, regions, mg.n_bars)
     plan = plan_tracks(score, model.tracks, model.context_tracks, [a[0] for a in asked],
                        track_map)
     regs = [Region(plan.asked[t], first, last) for t, first, last in asked]
     note = plan_message(plan, regs)
     if note:
         warnings.warn(note, stacklevel=2)
-    g, mg = _prepare(score, model, plan.mapping, chords, bar_ticks)
+    g = _prepare(score, model, plan.mapping, chords, mg)
     tok, role = _infill_roles(g, mg, regs, list(model.tracks))
     user = dict(density=density, pitch_range=pitch_range, polyphony=polyphony)
     control = _controls(score, model, plan, regs, mg, gr.as_vocab(model.config["vocab"]), user)
@@ -627,17 +628,15 @@ def _compose_controls(model, vocab, targets, mg, user: dict) -> dict:
     return out
 
 
-def _accent_velocities(score, mg, seed: int) -> None:
+def _accent_velocities(score, mg) -> None:
     """Velocities of a composed score: a metric accent per note (downbeat, beat, other)."""
-    beats = set(mg.beat_ticks().tolist())
-    downbeats = set(mg.bar_ticks.tolist())
-    rng = np.random.default_rng(seed)
+    beats, downbeats = mg.beat_ticks(), mg.bar_ticks
     for tr in score.tracks:
         if not len(tr.notes):
             continue
         n = tr.notes.numpy()
-        acc = np.array([2 if t in downbeats else 1 if t in beats else 0 for t in n["time"]])
-        n["velocity"] = ctl.velocities(len(acc), rng, accents=acc).astype(n["velocity"].dtype)
+        acc = np.isin(n["time"], downbeats).astype(np.int64) + np.isin(n["time"], beats)
+        n["velocity"] = ctl.velocities(len(acc), None, accents=acc).astype(n["velocity"].dtype)
         tr.notes = _NoteList.from_numpy(n["time"], n["duration"], n["pitch"], n["velocity"])
 
 
@@ -684,5 +683,5 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     result.tracks = [tr for tr in result.tracks if tr.name in targets]
     for tr in result.tracks:
         tr.name = tr.name.lower()
-    _accent_velocities(result, mg, seed)
+    _accent_velocities(result, mg)
     return result

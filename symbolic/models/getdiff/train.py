@@ -155,12 +155,8 @@ def role_stats(songs: list[GridSong], vocab) -> dict:
     gives none: ``onsets_per_step`` (onsets over the columns of the songs that have the track),
     ``pitch_lo`` / ``pitch_hi`` (5th percentile of its onsets' lowest pitch / 95th of their
     highest), ``polyphony`` (95th percentile of notes per onset)."""
-    n = len(vocab)
-    lo_of, hi_of, count = np.zeros(n), np.zeros(n), np.zeros(n)
-    for t in vocab.track_names:
-        for i in range(*vocab.track_slices[t]):
-            p = vocab.stack_pitches(i)
-            lo_of[i], hi_of[i], count[i] = min(p), max(p), len(p)
+    lo_of, hi_of = vocab.pitch_bounds()
+    count = vocab.pitch_count
     out = {}
     for j, t in enumerate(vocab.track_names):
         if t == "OTHER":
