@@ -285,10 +285,10 @@ def _need(density, target, masked, x, j):
     return torch.minimum((want - written).clamp_min(0), left)
 
 
-def _fill(model, x, masked, target, own, total, ts, ctx: dict, progress=None):
+def _fill(model, x, masked, target, own, ts, ctx: dict, progress=None):
     """Unmask the ``masked`` cells of ``x`` (both changed in place) along the time grid ``ts``;
-    ``own`` (``[B, K, L]``) receives each written cell's model log-probability and ``total``
-    (``[B]``) their sum per row. ``ctx``: the sampler's settings (see :func:`sample`)."""
+    ``own`` (``[B, K, L]``) receives each written cell's model log-probability. ``ctx``: the
+    sampler's settings (see :func:`sample`)."""
     k = model.n_tracks
     allowed, density = ctx["allowed"], ctx["density"]
     for t, t_next in zip(ts[:-1], ts[1:]):
@@ -311,7 +311,6 @@ def _fill(model, x, masked, target, own, total, ts, ctx: dict, progress=None):
             x[bi[sel], 2 * j, ci[sel]] = on[sel]
             x[bi[sel], 2 * j + 1, ci[sel]] = dur[sel]
             own[bi[sel], j, ci[sel]] = lp[sel]
-            total.index_add_(0, bi[sel], lp[sel])
             masked[:, j] &= ~chosen
         if progress is not None:
             progress.update(1)
@@ -370,15 +369,12 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
                draw=dict(guidance=guidance, temperature=temperature, top_p=top_p,
                          generator=generator))
     own = torch.zeros(target.shape, device=x.device)
-    total = torch.zeros(x.shape[0], device=x.device)
-    _fill(model, x, masked, target, own, total, unmask_schedule(steps).tolist(), ctx, progress)
+    _fill(model, x, masked, target, own, unmask_schedule(steps).tolist(), ctx, progress)
     for i in range(resample):
         masked = remask(target, i, resample, generator)
         x = masked_input(x, masked)
-        _fill(model, x, masked, target, own, total, unmask_schedule(max(1, steps // 2)).tolist(),
-              ctx, progress)
-    if resample:
-        total = own.sum((1, 2))  # the redrawn cells' values replace their first ones
-    if scores is not None:
-        scores.extend((total / target.sum((1, 2)).clamp_min(1)).tolist())
+        _fill(model, x, masked, target, own, unmask_schedule(max(1, steps // 2)).tolist(), ctx,
+              progress)
+    if scores is not None:  # a redrawn cell's value replaced its first one in ``own``
+        scores.extend((own.sum((1, 2)) / target.sum((1, 2)).clamp_min(1)).tolist())
     return x
