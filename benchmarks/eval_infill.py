@@ -23,13 +23,15 @@ compared with the original notes of the region:
 Systems: the shipped band model with its default (``"auto"``) controls, the same model with the
 controls off (``density=pitch_range=polyphony=None``), ``--previous`` (the previous shipped
 model, POP909's three parts: it cannot write BASS and hears neither the bass, the strings nor
-the pad) with today's sampler, and the same with the sampler it shipped with ("previous, old":
+the pad) with today's sampler, and the same with the sampler it shipped with ("previous old":
 confidence order, no controls; its velocities were a constant 80, whose overlap is the "80 OA"
 column). Then best-of-N (``candidates=N``, the model's own score picks) on a subset, with
 seconds per candidate.
 
     python benchmarks/eval_infill.py                        # every test song, ~20 min on 1 core
     python benchmarks/eval_infill.py --songs 6 --regions 1 --best-of 1,4   # a quick look
+    python benchmarks/eval_infill.py --systems "band auto,band confidence" --parts MELODY --best-of ""
+    python benchmarks/eval_infill.py --systems "band guidance 2" --parts PIANO --best-of ""
 """
 
 from __future__ import annotations
@@ -186,6 +188,18 @@ def table(label, rows, header=True):
               f"{share('in_dens'):>5.2f}")
 
 
+FREE = {"density": None, "pitch_range": None, "polyphony": None}
+#: name -> (model: "band" or "previous", infill options beyond the steps)
+SYSTEMS = {
+    "band auto": ("band", {}),
+    "band no control": ("band", FREE),
+    "band confidence": ("band", {"order": "confidence"}),  # the order that droned
+    "band guidance 2": ("band", {"guidance": 2.0}),  # chord guidance: 2 forward passes a step
+    "previous": ("previous", {}),
+    "previous old": ("previous", {"order": "confidence", **FREE}),  # as it shipped
+}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=None, help="band model folder (default: shipped)")
@@ -197,6 +211,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--best-of", default="1,4,16")
     ap.add_argument("--best-of-jobs", type=int, default=24, help="regions for best-of-N")
+    ap.add_argument("--systems", default="band auto,band no control,previous,previous old",
+                    help="comma-separated, from: " + ", ".join(SYSTEMS))
+    ap.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -210,7 +227,7 @@ def main(argv=None) -> int:
         band = band_song(song)
         # the bars infill counts: POP909's annotated downbeats, plus a pickup bar before them
         bt = MetricGrid.from_score(band, resolution=4, bar_ticks=song.bar_ticks()).bar_ticks
-        for part in PARTS:
+        for part in args.parts.split(","):
             jobs += [(song, band, bt, part, r) for r in regions_of(band, bt, part, args.bars,
                                                                    args.regions)]
     model = gd.load(args.model, device="cpu")
@@ -218,21 +235,20 @@ def main(argv=None) -> int:
           f"{args.bars} bars; model {model.n_parameters() / 1e6:.2f}M parameters, "
           f"{args.steps} steps, torch threads {torch.get_num_threads()}\n")
     base = dict(steps=args.steps)
-    systems = [("band auto", model, base),
-               ("band no control", model, {**base, "density": None, "pitch_range": None,
-                                           "polyphony": None})]
-    if args.previous:
-        prev = gd.load(args.previous, device="cpu")
-        systems.append(("previous", prev, base))
-        systems.append(("previous, old", prev, {**base, "order": "confidence", "density": None,
-                                                "pitch_range": None, "polyphony": None}))
+    prev = gd.load(args.previous, device="cpu") if args.previous else None
     first = True
-    for label, m, kw in systems:
+    for label in [x.strip() for x in args.systems.split(",") if x.strip()]:
+        which, kw = SYSTEMS[label]
+        m = model if which == "band" else prev
+        if m is None:
+            continue
         use = [j for j in jobs if j[3] in m.tracks and j[3] not in m.context_tracks]
-        rows, sec = run_system(label, m, use, kw)
+        rows, sec = run_system(label, m, use, {**base, **kw})
         table(label, rows, header=first)
         first = False
         print(f"{'':<7} {label}: {sec:.2f} s per region")
+    if not args.best_of:
+        return 0
     pick = [jobs[i] for i in np.linspace(0, len(jobs) - 1, min(args.best_of_jobs, len(jobs)))
             .round().astype(int)]
     print(f"\nbest-of-N by the model's own score, {len(pick)} regions:")
