@@ -300,35 +300,25 @@ def add_train_arguments(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+_TRAIN_OPTIONS = {"vocab", "steps", "batch", "lr", "seed", "dim", "depth", "heads",
+                  "window_bars", "threads", "stop_at"}
+
+
 def run_train(args) -> int:
     from ..models.getdiff import Settings, train
-    from ..training import check_run
 
-    _check_train_arguments(args)
-    check_run(device=args.device, out=args.out, stop_at=args.stop_at,
-              max_minutes=args.max_minutes)
-    settings = Settings(vocab=args.vocab, steps=args.steps, batch=args.batch, lr=args.lr,
-                        seed=args.seed,
-                        dim=args.dim, depth=args.depth, heads=args.heads,
-                        window_bars=args.window_bars, threads=args.threads or None)
-    info = train(settings, args.out, device=args.device, stop_at=args.stop_at,
-                 max_minutes=args.max_minutes, resume=not args.restart,
-                 progress=not args.quiet)
+    try:  # the checks live in Settings and train(); here they name the command's options
+        settings = Settings(vocab=args.vocab, steps=args.steps, batch=args.batch, lr=args.lr,
+                            seed=args.seed, dim=args.dim, depth=args.depth, heads=args.heads,
+                            window_bars=args.window_bars, threads=args.threads or None)
+        info = train(settings, args.out, device=args.device, stop_at=args.stop_at,
+                     max_minutes=args.max_minutes, resume=not args.restart,
+                     progress=not args.quiet)
+    except ArgumentError as e:
+        if e.source not in _TRAIN_OPTIONS:
+            raise
+        raise ArgumentError(e.reason, "--" + e.source.replace("_", "-")) from None
     last = next((h for h in reversed(info["history"]) if "eval_loss" in h), {})
     print(f"saved {args.out}: {info['steps']} steps in {info['minutes']} min, "
           f"held-out bound {last.get('eval_loss', float('nan')):.4f} nats/target cell")
     return 0
-
-
-def _check_train_arguments(args) -> None:
-    """``symbolic train getdiff``'s model and batch sizes, checked before POP909 loads."""
-    for name, low, high in (("batch", 1, 4096), ("dim", 1, 8192), ("depth", 1, 256),
-                            ("heads", 1, 256), ("window_bars", 1, checks.MAX_BARS)):
-        checks.integer(f"--{name.replace('_', '-')}", getattr(args, name), low, high)
-    if args.dim % args.heads:
-        raise ArgumentError(f"must divide --dim ({args.dim}), got {args.heads}", "--heads")
-    if args.threads:
-        checks.integer("--threads", args.threads, 0, 4096)
-    if args.stop_at is not None and args.stop_at % 50:
-        raise ArgumentError(f"must be a multiple of 50 (the logged steps), got {args.stop_at}",
-                            "--stop-at")

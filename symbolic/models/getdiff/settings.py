@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ... import checks
+from ...errors import ArgumentError
+
 __all__ = ["Settings"]
 
 
@@ -35,3 +38,19 @@ class Settings:
     eval_every: int = 500
     checkpoint_every: int = 250
     threads: int | None = 1
+
+    def __post_init__(self):  # a bad value fails here, before the corpus loads
+        checks.choice("vocab", self.vocab, ("band", "pop909", "satb"))
+        checks.integer_fields(self, {"embed_dim": (1, 4096), "dim": (1, 8192),
+                                     "depth": (1, 256), "heads": (1, 256),
+                                     "window_bars": (1, checks.MAX_BARS), "steps": (1, None),
+                                     "batch": (1, 4096), "seed": (0, None),
+                                     "eval_every": (1, None), "checkpoint_every": (1, None)})
+        if self.dim % self.heads:
+            raise ArgumentError(f"must divide dim ({self.dim}), got {self.heads}", "heads")
+        self.dropout = checks.number("dropout", self.dropout, 0.0, 1.0)
+        self.lr = checks.number("lr", self.lr, 0.0, 10.0, low_open=True)
+        if self.width is not None:
+            self.width = checks.integer("width", self.width, 1, 1 << 16)
+        if self.threads is not None:
+            self.threads = checks.integer("threads", self.threads, 1, 4096)

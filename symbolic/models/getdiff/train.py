@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import ArgumentError
 from ...data.grids import GridSong, chorale_grids, pop909_grids
 from ...representations.grid import as_vocab
 from ...representations.grid import transpose_tables as grid_transpose_tables
@@ -210,8 +211,12 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     (``training.json`` records the step, so ``stop_at`` reproduces the run). Returns what
     ``training.json`` holds: steps reached, the settings, minutes, the loss history.
     """
-    from ...training import fit, seed_everything
+    from ...training import check_run, fit, seed_everything
 
+    check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
+    if stop_at is not None and stop_at % 50:
+        raise ArgumentError(f"must be a multiple of 50 (the logged steps), got {stop_at}",
+                            "stop_at")
     s = settings or Settings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
