@@ -40,7 +40,9 @@ class Settings:
     threads: int | None = 1
 
     def __post_init__(self):  # a bad value fails here, before the corpus loads
-        checks.choice("vocab", self.vocab, ("band", "pop909", "satb"))
+        if not isinstance(self.vocab, str) or not self.vocab:
+            raise ArgumentError(f"must name a grid vocabulary (band, pop909, satb or a file), "
+                                f"got {self.vocab!r}", "vocab")
         checks.integer_fields(self, {"embed_dim": (1, 4096), "dim": (1, 8192),
                                      "depth": (1, 256), "heads": (1, 256),
                                      "window_bars": (1, checks.MAX_BARS), "steps": (1, None),
