@@ -86,9 +86,9 @@ def roles_for(tokens, k, target, chords=True, others=True):
 
 
 @torch.no_grad()
-def bound(model, tokens, role, pos, draws, rng, batch=48):
+def bound(model, tokens, role, pos, draws, rng, batch=48, marks=None):
     """(nats per target cell, onset accuracy, duration accuracy) over ``draws`` stratified
-    times per window."""
+    times per window (``marks``: column marks for a model that reads them)."""
     k = model.n_tracks
     tot_nll = tot_cells = 0.0
     on_ok = on_n = du_ok = du_n = 0
@@ -102,6 +102,8 @@ def bound(model, tokens, role, pos, draws, rng, batch=48):
             b = {"tokens": torch.from_numpy(tokens[sl]), "role": torch.from_numpy(role[sl]),
                  "bar_pos": torch.from_numpy(pos[sl]), "masked": torch.from_numpy(masked),
                  "t": torch.from_numpy(t.astype(np.float32))}
+            if marks is not None:
+                b["marks"] = torch.from_numpy(marks[sl])
             for _, bi, nll_on, nll_dur, ok_on, ok_dur, stack in gd.cell_nll(model, b):
                 tot_nll += float(((nll_on + nll_dur) / b["t"][bi]).sum())
                 on_ok += int(ok_on.sum())

@@ -22,8 +22,8 @@ from .errors import SymbolicError
 from .io import load, save
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "describe", "infill", "compose", "melodize", "SymbolicError",
-           "__version__"]
+__all__ = ["load", "save", "describe", "infill", "compose", "harmonize", "melodize",
+           "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
@@ -50,6 +50,14 @@ def compose(chords, bars=None, tracks=None, **kwargs):
     from .models.getdiff import compose as _compose
 
     return _compose(chords, bars, tracks, **kwargs)
+
+
+def harmonize(melody, style="chorale", **kwargs):
+    """Write the other parts of a melody: alto, tenor and bass under a soprano with the chorale
+    model (see :func:`symbolic.models.getdiff.harmonize.harmonize`)."""
+    from .models.getdiff import harmonize as _harmonize
+
+    return _harmonize(melody, style, **kwargs)
 
 
 def melodize(chords, bars=None, **kwargs):

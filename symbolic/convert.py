@@ -433,7 +433,10 @@ def to_music21(score: symusic.Score, *, quantize=False):
     ``Fraction(tick, ticks_per_quarter)`` quarters. Notes of one track that share onset,
     duration and velocity become a chord; zero-duration notes become grace notes; every
     note or chord carries ``volume.velocity``; a track's lyrics are attached to the first
-    note or chord starting at their tick (a lyric with no note there is not carried).
+    note or chord starting at their tick (a lyric with no note there is not carried), and a
+    ``"fermata"`` marker (as :func:`symbolic.harmonize` and chorales loaded with their marks
+    write them) puts a fermata on the note or chord starting there in every part. Each
+    pitched part gets music21's best clef for its range (a tenor line: treble-8vb).
     Overlapping notes are left to music21, which writes them as voices.
 
     ``quantize``: ``False`` keeps ticks exact; ``True`` rounds onsets and durations
@@ -448,6 +451,7 @@ def to_music21(score: symusic.Score, *, quantize=False):
     score = _require_tick_score(score, "to_music21")
     positions = _Positions(score.ticks_per_quarter, _quantize_divisors(quantize))
     marks = _conductor_marks(score, positions)
+    fermatas = _fermata_positions(score, positions)
     out = stream.Score()
     for index, track in enumerate(score.tracks):
         part = stream.Part()
@@ -458,7 +462,10 @@ def to_music21(score: symusic.Score, *, quantize=False):
                 part.coreInsert(off, _conductor_element(kind, values))
         elements = _insert_notes(part, track, positions)
         _attach_lyrics(track, elements, positions)
+        _attach_fermatas(fermatas, elements)
         part.coreElementsChanged()
+        if elements and not track.is_drum:
+            part.insert(0, _clef_for(part, track))
         out.coreInsert(0, part)
     if len(score.tracks) == 0:
         for off, kind, values in marks:
@@ -567,6 +574,31 @@ def _attach_lyrics(track, elements: dict[int, object], positions: _Positions) ->
         el = elements.get(p)
         if el is not None:
             el.addLyric(text)
+
+
+def _clef_for(part, track):
+    """music21's best clef for the part, except that a line music21 would put in the bass
+    clef but whose median pitch is G3 or above (a tenor) gets the treble-8vb clef."""
+    from music21 import clef
+
+    best = clef.bestClef(part, allowTreble8vb=False, recurse=True)
+    if isinstance(best, clef.BassClef) and np.median(track.notes.numpy()["pitch"]) >= 55:
+        return clef.Treble8vbClef()
+    return best
+
+
+def _fermata_positions(score, positions: _Positions) -> set:
+    ticks = [m.time for m in score.markers if m.text == "fermata"]
+    return set(positions(ticks)[0].tolist()) if ticks else set()
+
+
+def _attach_fermatas(fermatas: set, elements: dict[int, object]) -> None:
+    from music21 import expressions
+
+    for p in fermatas:
+        el = elements.get(p)
+        if el is not None:
+            el.expressions.append(expressions.Fermata())
 
 
 def _music21_parts(obj, source):

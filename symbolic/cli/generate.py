@@ -131,7 +131,9 @@ def _sampling_args(p) -> None:
     p.add_argument("--resample", type=int, default=0, metavar="N",
                    help="Gibbs-style rewrite passes after sampling, 0-100 (default 0): each "
                         "re-masks beats of the written parts and redraws them given the rest")
-    p.add_argument("--model", default=None, help="model folder (default: shipped weights)")
+    p.add_argument("--model", default=None,
+                   help="shipped name (band, chorales, pop909) or model folder (default: the "
+                        "command's shipped weights)")
     p.add_argument("--device", default="auto")
     p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
     p.add_argument("--png", default=None, help="also write a piano-roll PNG")
@@ -233,7 +235,45 @@ def _cmd_compose(args) -> int:
     return 0
 
 
+def _cmd_harmonize(args) -> int:
+    import warnings
+
+    from ..models.getdiff import harmonize
+
+    if not (args.output or args.png or args.wav):
+        args.output = str(Path(args.input).with_suffix("")) + "-harmonized.musicxml"
+    _check_outputs(args)
+    track = int(args.track) if args.track is not None and args.track.isdigit() else args.track
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = harmonize(args.input, args.style, track=track, chords=args.chords,
+                        model=args.model, steps=args.steps, temperature=args.temperature,
+                        top_p=args.top_p, guidance=args.guidance, seed=args.seed,
+                        resample=args.resample, fermatas=not args.no_fermatas, order=args.order,
+                        device=args.device, progress=not args.quiet)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    _write_outputs(out, args)
+    return 0
+
+
 def add_parsers(sub) -> None:
+    har = sub.add_parser("harmonize", help="write the other parts under a melody: alto, tenor, "
+                                           "bass of a chorale (GETDiff)")
+    har.add_argument("input", help="melody: MIDI/MusicXML/ABC file or corpus:NAME")
+    har.add_argument("--style", choices=("chorale", "band"), default="chorale",
+                     help="chorale (default: soprano -> alto, tenor, bass) or band (lead -> "
+                          "bass, piano)")
+    har.add_argument("--track", default=None,
+                     help="the melody's track (index or name) when the file has several")
+    har.add_argument("--chords", default=None,
+                     help='a progression to follow, "C G | Am F" (default: the model\'s own)')
+    har.add_argument("--no-fermatas", action="store_true",
+                     help="do not tell the model where the melody's fermatas are")
+    har.add_argument("--quiet", action="store_true", help="no progress bar")
+    _sampling_args(har)
+    har.set_defaults(func=_cmd_harmonize)
+
     inf = sub.add_parser("infill", help="regenerate tracks over bars of a piece (GETDiff)")
     inf.add_argument("input", help="MIDI/MusicXML/... file")
     inf.add_argument("--tracks", action="append", help="model tracks to write: melody, bridge, "

@@ -42,7 +42,8 @@ from ..errors import ArgumentError, DataNotFoundError
 from . import Failure, iter_scores
 
 __all__ = ["COLLECTIONS", "piece_names", "iter_collection", "bach_chorales", "mixture",
-           "ChoraleMarks", "chorale_marks", "chorale_fermatas", "load_chorale", "FERMATA"]
+           "ChoraleMarks", "chorale_marks", "chorale_fermatas", "load_chorale", "FERMATA",
+           "stream_marks"]
 
 # collection -> (music21 composer/folder, filename filter)
 COLLECTIONS: dict[str, tuple[str, str]] = {
@@ -181,22 +182,32 @@ class _Named:
     name: str
 
 
-def _marks_of(stream, tpq: int) -> ChoraleMarks:
-    from music21 import expressions
+def stream_marks(stream, ticks_per_quarter: int = 480, parts=None) -> ChoraleMarks:
+    """Measure starts (plus the end) and fermata onsets, in ticks, of any music21 score or
+    part (``parts``: indices of the parts whose fermatas count; None: all): what
+    :func:`symbolic.harmonize` reads from a MusicXML melody besides its notes. A stream
+    without measures gives ``bar_ticks`` ``[0, end]``."""
+    from music21 import expressions, stream as m21stream
 
-    parts = list(stream.parts)
-    measures = parts[0].getElementsByClass("Measure") if parts else []
-    bars = [round(float(m.offset) * tpq) for m in measures]
+    tpq = checks.integer("ticks_per_quarter", ticks_per_quarter, 1, 2 ** 15 - 1)
+    all_parts = list(stream.parts) if isinstance(stream, m21stream.Score) else [stream]
+    chosen = all_parts if parts is None else [all_parts[i] for i in parts]
+    measures = all_parts[0].getElementsByClass("Measure") if all_parts else []
+    bars = [round(float(m.offset) * tpq) for m in measures] or [0]
     bars.append(round(float(stream.highestTime) * tpq))
-    voices = _voice_tracks([_Named(p.partName or "") for p in parts])
     fermatas = set()
-    for part in parts if voices is None else [parts[i] for i in voices]:
-        base = float(part.getOffsetBySite(stream) or 0)
+    for part in chosen:
+        base = float(part.getOffsetBySite(stream) or 0) if part is not stream else 0.0
         for el in part.flatten().notes:
             if any(isinstance(e, expressions.Fermata) for e in el.expressions):
                 fermatas.add(round((base + float(el.offset)) * tpq))
     return ChoraleMarks(np.unique(np.asarray(bars, dtype=np.int64)),
                         np.asarray(sorted(fermatas), dtype=np.int64))
+
+
+def _marks_of(stream, tpq: int) -> ChoraleMarks:
+    voices = _voice_tracks([_Named(p.partName or "") for p in stream.parts])
+    return stream_marks(stream, tpq, voices)
 
 
 def chorale_marks(name: str, *, ticks_per_quarter: int = 480) -> ChoraleMarks:

@@ -59,6 +59,7 @@ from .generate import (
     DEFAULT_CHORDS, Region, TrackMappingError, compose, generate_grids, infill, map_tracks,
     parse_progression,
 )
+from .harmonize import STYLES, harmonize
 from .model import (
     DEFAULT_NAME, EMPTY, MASK, PAD, ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff,
     cell_nll, diffusion_loss, load, masked_input, sample,
@@ -71,5 +72,5 @@ __all__ = [
     "parse_progression", "Region", "map_tracks", "DEFAULT_CHORDS", "TrackMappingError",
     "GridSong", "pop909_grids", "training_batch", "diffusion_loss", "cell_nll", "masked_input",
     "transpose_tables", "SHIFTS", "DEFAULT_NAME", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET",
-    "PAD", "EMPTY", "MASK", "T_MIN",
+    "PAD", "EMPTY", "MASK", "T_MIN", "harmonize", "STYLES",
 ]

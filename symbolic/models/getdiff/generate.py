@@ -59,11 +59,13 @@ from ...representations import grid as gr
 from ...timeline import MetricGrid, bar_windows
 from ..sampling import MAX_GIBBS_PASSES
 from . import controls as ctl
-from .model import ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, GETDiff, load, sample
+from .model import (MARK_FERMATA, MARK_PLAIN, MARK_UNKNOWN, ROLE_EMPTY, ROLE_SOURCE,
+                    ROLE_TARGET, GETDiff, load, sample)
 from .plan import plan_message, plan_tracks
 
 __all__ = ["infill", "compose", "parse_progression", "map_tracks", "TrackMappingError",
-           "generate_grids", "Region", "Candidate", "DEFAULT_CHORDS"]
+           "generate_grids", "Region", "Candidate", "DEFAULT_CHORDS", "score_marks", "MODELS",
+           "resolve_model"]
 
 #: infill's default chords: the score's chord markers, else chords recognized per beat.
 DEFAULT_CHORDS = ("markers", "beat")
@@ -90,12 +92,23 @@ class Region:
 # Model and track mapping
 # =============================================================================================
 
-def _model(model, device) -> GETDiff:
+#: Short names of the shipped GETDiff weights (``model="chorales"``).
+MODELS = {"band": "getdiff-band", "chorales": "getdiff-chorales", "pop909": "getdiff-pop909"}
+
+
+def resolve_model(model, device: str = "auto") -> GETDiff:
+    """A GETDiff ready to sample: ``model`` itself (moved to ``device``), a short name of
+    :data:`MODELS`, a shipped name, a folder, or None (the shipped default)."""
     if isinstance(model, GETDiff):
         from ...training import resolve_device
 
         return model.to(resolve_device(device)).eval()
-    return load(None if model is None else str(model), device)
+    if model is not None and not isinstance(model, (str, bytes)) and not hasattr(model,
+                                                                                 "__fspath__"):
+        raise ArgumentError(f"must be a GETDiff, a shipped name ({', '.join(MODELS)}) or a "
+                            f"folder, got {type(model).__name__}", "model")
+    name = None if model is None else str(model)
+    return load(MODELS.get(name, name), device)
 
 
 def map_tracks(score: symusic.Score, model_tracks: list[str],
@@ -228,19 +241,23 @@ def _window_controls(controls, todo, k, dev):
     return allowed, (None if torch.isnan(dens).all() else dens)
 
 
-def _window_batch(spans, j, todo, toks, rls, pos, k):
-    """Window ``j`` of the pieces ``todo``, padded with EMPTY to the widest: tokens, roles and
-    step-in-bar arrays."""
+def _window_batch(spans, j, todo, toks, rls, pos, k, marks=None):
+    """Window ``j`` of the pieces ``todo``, padded with EMPTY to the widest: tokens, roles,
+    step-in-bar and column-mark arrays (marks: MARK_UNKNOWN where ``marks`` or a piece's
+    entry is None)."""
     width = max(spans[i][j][1] - spans[i][j][0] for i in todo)
     bt = np.full((len(todo), 2 * k + 2, width), gr.EMPTY, dtype=np.int64)
     br = np.zeros((len(todo), k + 1, width), dtype=np.int64)
     bp = np.zeros((len(todo), width), dtype=np.int64)
+    bm = np.full((len(todo), width), MARK_UNKNOWN, dtype=np.int64)
     for r, i in enumerate(todo):
         c0, c1 = spans[i][j]
         bt[r, :, :c1 - c0] = toks[i][:, c0:c1]
         br[r, :, :c1 - c0] = rls[i][:, c0:c1]
         bp[r, :c1 - c0] = pos[i][c0:c1]
-    return bt, br, bp
+        if marks is not None and marks[i] is not None:
+            bm[r, :c1 - c0] = marks[i][c0:c1]
+    return bt, br, bp, bm
 
 
 def check_sampling(steps, temperature, top_p, guidance, seed, resample=0) -> tuple[int, int]:
@@ -260,7 +277,7 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
                    hop: int | None = None, window_bars: int | None = None,
                    order: str = "random", progress: bool = False,
                    controls: list | None = None, scores: list | None = None,
-                   resample: int = 0) -> list[np.ndarray]:
+                   resample: int = 0, marks: list | None = None) -> list[np.ndarray]:
     """Fill the target cells (role 2) of whole-piece grids, window by window, left to right.
 
     ``tokens[i]`` (``[2K+2, N_i]``), ``roles[i]`` (``[K+1, N_i]``), ``bar_firsts[i]`` (first
@@ -271,8 +288,9 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
     class or None}``. ``scores``: a list that receives each piece's model score (mean
     log-probability per target cell, see :func:`~symbolic.models.getdiff.sample`).
     ``resample``: Gibbs-style rewrite passes per window after its schedule (0 to 100, each of
-    ``steps // 2`` steps; see :func:`~symbolic.models.getdiff.sample`). Returns the completed
-    token arrays (source cells unchanged).
+    ``steps // 2`` steps; see :func:`~symbolic.models.getdiff.sample`). ``marks[i]``: piece
+    ``i``'s column marks (int ``[N_i]``, or None: unknown) for a model with ``column_marks``
+    (see :func:`score_marks`). Returns the completed token arrays (source cells unchanged).
     """
     from tqdm.auto import tqdm
 
@@ -297,14 +315,14 @@ def generate_grids(model, tokens: list[np.ndarray], roles: list[np.ndarray],
         if not todo:
             bar.update(per_window)
             continue
-        batch = [torch.from_numpy(a).to(dev) for a in _window_batch(spans, j, todo, toks, rls,
-                                                                   pos, k)]
+        *batch, bm = [torch.from_numpy(a).to(dev)
+                      for a in _window_batch(spans, j, todo, toks, rls, pos, k, marks)]
         allowed, dens = _window_controls(controls, todo, k, dev)
         got: list = []
         out = sample(model, *batch, steps=steps, temperature=temperature, top_p=top_p,
                      guidance=guidance, generator=gen, order=order, progress=bar,
-                     allowed=allowed, density=dens, scores=got,
-                     resample=int(resample)).cpu().numpy()
+                     allowed=allowed, density=dens, scores=got, resample=int(resample),
+                     marks=bm if model.column_marks else None).cpu().numpy()
         n_t = (batch[1][:, :k] == ROLE_TARGET).sum((1, 2)).cpu().numpy()
         for r, i in enumerate(todo):
             total[i] += got[r] * n_t[r]
@@ -395,6 +413,22 @@ def _score_in(score, bar_ticks=None):
     if isinstance(score, symusic.Score):
         return check_score(as_tick(score), "score"), bar_ticks
     return as_tick(load(score)), bar_ticks
+
+
+def score_marks(score: symusic.Score, mg: MetricGrid) -> np.ndarray | None:
+    """Column marks of ``score`` on ``mg`` for a model with ``column_marks``: MARK_FERMATA at
+    the column of every ``"fermata"`` marker (as :func:`symbolic.data.music21_corpus.load_chorale`
+    and :func:`symbolic.harmonize` write them), MARK_PLAIN elsewhere; None (unknown) for a
+    score without such markers."""
+    from ...data.music21_corpus import FERMATA
+
+    ticks = [m.time for m in score.markers if m.text == FERMATA]
+    if not ticks:
+        return None
+    out = np.full(mg.n_steps, MARK_PLAIN, dtype=np.int64)
+    cols = mg.ticks_to_steps(np.asarray(ticks, dtype=np.int64), how="floor")
+    out[cols[(cols >= 0) & (cols < mg.n_steps)]] = MARK_FERMATA
+    return out
 
 
 def _infill_roles(g, mg, regs, model_tracks):
@@ -522,7 +556,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     n = 1 if candidates is None else checks.integer("candidates", candidates, 1, 64)
     score, bar_ticks = _score_in(score, bar_ticks)
     bar_ticks = _bars_of(score, bar_ticks, meter)
-    model = _model(model, device)
+    model = resolve_model(model, device)
     mg = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)
     asked = _regions(tracks, bars, regions, mg.n_bars)
     plan = plan_tracks(score, model.tracks, model.context_tracks, [a[0] for a in asked],
@@ -539,7 +573,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     outs = generate_grids(model, [tok] * n, [role] * n, [mg.bar_first_step] * n, steps=steps,
                           temperature=temperature, top_p=top_p, guidance=guidance, seed=seed,
                           order=order, progress=progress, controls=[control] * n, scores=got,
-                          resample=resample)
+                          resample=resample, marks=[score_marks(score, mg)] * n)
     results = [_merge(score, g, out, regs, plan, mg, seed + c) for c, out in enumerate(outs)]
     if candidates is None:
         return results[0]
@@ -656,7 +690,7 @@ def compose(chords, bars: int | None = None, tracks=None, *, tempo: float = 100.
     progression = parse_progression(chords)  # a bad progression fails before the model loads
     n_bars = checks.integer("bars", len(progression) if bars is None else bars, 1,
                             checks.MAX_BARS)
-    model = _model(model, device)
+    model = resolve_model(model, device)
     tempo = checks.number("tempo", tempo, 0.0, checks.MAX_TEMPO_QPM, low_open=True)
     num, den = checks.time_signature(time_signature)
     ticks_per_quarter = checks.integer("ticks_per_quarter", ticks_per_quarter, 1, 32767)

@@ -20,12 +20,16 @@ from ..sampling import (MAX_GIBBS_PASSES, categorical, gibbs_masker, guided_log_
                         unmask_count, unmask_order, unmask_schedule)
 
 __all__ = ["GETDiff", "load", "DEFAULT_NAME", "masked_input", "cell_nll", "diffusion_loss",
-           "sample", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN"]
+           "sample", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET", "PAD", "EMPTY", "MASK", "T_MIN",
+           "MARK_UNKNOWN", "MARK_PLAIN", "MARK_FERMATA"]
 
 #: Name of the shipped weights under ``symbolic/pretrained/``.
 DEFAULT_NAME = "getdiff-band"
 ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET = 0, 1, 2
 MAX_BAR_STEPS = 64  # step-in-bar embeddings (a 4/4 bar at resolution 4 uses 16)
+#: Column marks (models with ``column_marks``): nothing known, a plain column, a fermata onset.
+MARK_UNKNOWN, MARK_PLAIN, MARK_FERMATA = 0, 1, 2
+N_MARKS = 3
 T_MIN = 1e-3  # smallest diffusion time drawn in training (the bound weighs cells by 1/t)
 
 
@@ -45,7 +49,9 @@ class GETDiff(nn.Module, HubModel):
     ``context_tracks``: tracks the model reads but never writes (the band model's OTHER row);
     ``role_stats``: per track, figures of its training data that generation defaults to
     where a score gives none (``onsets_per_step``, ``pitch_lo``, ``pitch_hi``,
-    ``polyphony``).
+    ``polyphony``); ``column_marks``: the model reads a mark per column (:data:`MARK_UNKNOWN`,
+    :data:`MARK_PLAIN`, :data:`MARK_FERMATA`; the chorale model: fermatas where the score
+    has them, unknown where it says nothing).
     """
 
     def __init__(self, *, vocab: str = "pop909", vocab_size: int = 4145,
@@ -54,7 +60,7 @@ class GETDiff(nn.Module, HubModel):
                  dim: int = 192, depth: int = 4, heads: int = 4, mlp_ratio: float = 4.0,
                  dropout: float = 0.1, window_bars: int = 8, resolution: int = 4,
                  settings: dict | None = None, context_tracks: list | None = None,
-                 role_stats: dict | None = None):
+                 role_stats: dict | None = None, column_marks: bool = False):
         super().__init__()
         v = as_vocab(vocab)
         own = dict(vocab_size=len(v), tracks=list(v.track_names),
@@ -87,6 +93,9 @@ class GETDiff(nn.Module, HubModel):
         self.config["context_tracks"] = self.context_tracks
         self.role_stats = dict(role_stats or {})
         self.config["role_stats"] = self.role_stats
+        self.column_marks = bool(column_marks)
+        if self.column_marks:  # absent from older configs: they load as before
+            self.config["column_marks"] = True
         self.tracks = list(tracks)
         self.n_tracks = k = len(tracks)
         self.track_slices = [tuple(map(int, s)) for s in track_slices]
@@ -96,6 +105,7 @@ class GETDiff(nn.Module, HubModel):
         self.role = nn.Embedding(3 * (k + 1), embed_dim)  # (group, role)
         self.proj_in = nn.Linear((k + 1) * embed_dim, dim)
         self.bar_pos = nn.Embedding(MAX_BAR_STEPS, dim)
+        self.marks = nn.Embedding(N_MARKS, dim) if self.column_marks else None
         self.body = Transformer(dim, depth, heads, mlp_ratio, dropout)
         self.onset_heads = nn.ModuleList(nn.Linear(dim, 1 + b - a) for a, b in self.track_slices)
         self.onset_in = nn.ModuleList(nn.Linear(embed_dim, dim) for _ in range(k))
@@ -103,12 +113,16 @@ class GETDiff(nn.Module, HubModel):
         nn.init.normal_(self.token.weight, std=0.02)
         nn.init.normal_(self.role.weight, std=0.02)
         nn.init.normal_(self.bar_pos.weight, std=0.02)
+        if self.marks is not None:
+            nn.init.normal_(self.marks.weight, std=0.02)
 
     # -- encoding --------------------------------------------------------------------------
-    def forward(self, tokens: torch.Tensor, role: torch.Tensor, bar_pos: torch.Tensor):
+    def forward(self, tokens: torch.Tensor, role: torch.Tensor, bar_pos: torch.Tensor,
+                marks: torch.Tensor | None = None):
         """Hidden states ``[B, L, dim]`` of ``tokens`` ``[B, 2K+2, L]`` with cell roles ``role``
-        ``[B, K+1, L]`` (0 empty, 1 source, 2 target; group K is the chord) and step-in-bar
-        ``bar_pos`` ``[B, L]``."""
+        ``[B, K+1, L]`` (0 empty, 1 source, 2 target; group K is the chord), step-in-bar
+        ``bar_pos`` ``[B, L]`` and, for a model with ``column_marks``, ``marks`` ``[B, L]``
+        (None: every column :data:`MARK_UNKNOWN`; ignored by a model without them)."""
         b, r, n = tokens.shape
         k = self.n_tracks
         if r != 2 * k + 2 or role.shape != (b, k + 1, n):
@@ -119,6 +133,9 @@ class GETDiff(nn.Module, HubModel):
         e = e + self.role(group + role)
         x = self.proj_in(e.permute(0, 2, 1, 3).reshape(b, n, -1))
         x = x + self.bar_pos(bar_pos.clamp(0, MAX_BAR_STEPS - 1))
+        if self.marks is not None:
+            x = x + (self.marks.weight[MARK_UNKNOWN] if marks is None
+                     else self.marks(marks.clamp(0, N_MARKS - 1)))
         return self.body(x)
 
     # -- heads -----------------------------------------------------------------------------
@@ -165,7 +182,8 @@ def cell_nll(model: GETDiff, batch: dict, hidden: torch.Tensor | None = None):
     its -log p is 0 and it counts as correct)."""
     tokens, masked = batch["tokens"], batch["masked"]
     if hidden is None:
-        hidden = model(masked_input(tokens, masked), batch["role"], batch["bar_pos"])
+        hidden = model(masked_input(tokens, masked), batch["role"], batch["bar_pos"],
+                       batch.get("marks"))
     out = []
     for k in range(model.n_tracks):
         bi, ci = torch.nonzero(masked[:, k], as_tuple=True)
@@ -203,14 +221,14 @@ def diffusion_loss(model: GETDiff, batch: dict) -> torch.Tensor:
 # Sampling (the shared parts are in symbolic.models.sampling)
 # =============================================================================================
 
-def _hidden(model: GETDiff, x, role, bar_pos, uncond_role):
+def _hidden(model: GETDiff, x, role, bar_pos, uncond_role, marks=None):
     """Hidden states with the chords, and without them when guidance needs it (else None)."""
-    h = model(x, role, bar_pos)
+    h = model(x, role, bar_pos, marks)
     if uncond_role is None:
         return h, None
     xu = x.clone()
     xu[:, 2 * model.n_tracks:] = EMPTY
-    return h, model(xu, uncond_role, bar_pos)
+    return h, model(xu, uncond_role, bar_pos, marks)
 
 
 def _pad_bias(p_pad: torch.Tensor, row: torch.Tensor, need: torch.Tensor,
@@ -294,7 +312,8 @@ def _fill(model, x, masked, target, own, ts, ctx: dict, progress=None):
     for t, t_next in zip(ts[:-1], ts[1:]):
         if not masked.any():
             break
-        h, hu = _hidden(model, x, ctx["role"], ctx["bar_pos"], ctx["uncond_role"])
+        h, hu = _hidden(model, x, ctx["role"], ctx["bar_pos"], ctx["uncond_role"],
+                        ctx["marks"])
         for j in range(k):
             mk = masked[:, j]
             n_left = mk.sum(-1)  # [B]
@@ -323,7 +342,7 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
            order: str = "confidence", noise: float = 1.0, progress=None,
            allowed: list | None = None, density: torch.Tensor | None = None,
            scores: list | None = None, resample: int = 0,
-           resample_mask: str = "blocks") -> torch.Tensor:
+           resample_mask: str = "blocks", marks: torch.Tensor | None = None) -> torch.Tensor:
     """Fill every target cell (``role == ROLE_TARGET`` in the track groups) of ``tokens``
     (``[B, R, L]``) in ``steps`` steps; returns the completed tokens (sources untouched, bit
     for bit).
@@ -352,7 +371,8 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     that wrote its final value: a cell redrawn by a resampling pass counts its
     log-probability given the cells outside that pass's mask and those the pass wrote before
     it (more context than its first draw had: figures with and without resampling are close
-    but not strictly comparable).
+    but not strictly comparable). ``marks``: the column marks (``[B, L]``) of a model with
+    ``column_marks`` (see :meth:`GETDiff.forward`).
     """
     resample = checks.integer("resample", resample, 0, MAX_GIBBS_PASSES)
     remask = gibbs_masker(resample_mask)
@@ -364,8 +384,8 @@ def sample(model: GETDiff, tokens: torch.Tensor, role: torch.Tensor, bar_pos: to
     if guidance != 1.0 and bool((role[:, k] == ROLE_SOURCE).any()):
         uncond_role = role.clone()
         uncond_role[:, k] = ROLE_EMPTY
-    ctx = dict(role=role, bar_pos=bar_pos, uncond_role=uncond_role, allowed=allowed,
-               density=density, pick=unmask_order(order), noise=noise,
+    ctx = dict(role=role, bar_pos=bar_pos, marks=marks, uncond_role=uncond_role,
+               allowed=allowed, density=density, pick=unmask_order(order), noise=noise,
                draw=dict(guidance=guidance, temperature=temperature, top_p=top_p,
                          generator=generator))
     own = torch.zeros(target.shape, device=x.device)

@@ -22,10 +22,12 @@ from ...errors import ArgumentError
 from ...data.grids import GridSong, chorale_grids, pop909_grids
 from ...representations.grid import as_vocab
 from ...representations.grid import transpose_tables as grid_transpose_tables
-from .model import EMPTY, PAD, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff, diffusion_loss
+from .model import (EMPTY, MARK_FERMATA, MARK_PLAIN, MARK_UNKNOWN, PAD, ROLE_SOURCE,
+                    ROLE_TARGET, T_MIN, GETDiff, diffusion_loss)
 from .settings import Settings
 
-__all__ = ["SHIFTS", "transpose_tables", "training_batch", "train", "other_table", "role_stats"]
+__all__ = ["SHIFTS", "transpose_tables", "training_batch", "train", "other_table", "role_stats",
+           "window_marks"]
 
 SHIFTS = tuple(range(-5, 7))
 
@@ -77,18 +79,37 @@ def _set_roles(toks, role, target, b, is_target, present, cols, used, kind, rng)
             toks[b, 2 * j:2 * j + 2] = EMPTY
 
 
+def _target_columns(kind, first, used: int, width: int, rng) -> np.ndarray:
+    """Target columns of a window: a random span of whole bars (not all of them) for a
+    'span' window of more than one bar, else every used column."""
+    cols = np.zeros(width, dtype=bool)
+    if kind == "span" and len(first) > 2:
+        nb = len(first) - 1
+        a = int(rng.integers(nb))
+        e = int(rng.integers(a + 1, nb + 1))
+        if e - a == nb:  # a span, not the whole window
+            e = max(a + 1, e - 1)
+        cols[first[a]:first[e]] = True
+    else:
+        cols[:used] = True
+    return cols
+
+
 def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: int, bars: int,
                    width: int, n_tracks: int, tables: np.ndarray | None = None,
                    scenario: str | None = None, chord_drop: float = 0.25,
                    context: int | None = None, to_other: np.ndarray | None = None,
-                   other_rate: float = 0.3) -> dict:
+                   other_rate: float = 0.3, marks: bool = False,
+                   mark_drop: float = 0.3) -> dict:
     """One batch of windows with their roles, masks and diffusion times (all numpy).
 
     ``scenario`` forces one mask kind for every window ('tracks', 'span', 'chords', 'nothing')
     instead of drawing it (0.45 / 0.25 / 0.2 / 0.1). ``context``: index of the context-only
     track (OTHER; never a target): in ``other_rate`` of the 'tracks' and 'span' windows one
     given track moves there (``to_other``: :func:`other_table`), as an unnamed band part would
-    reach the model. Keys: ``tokens`` (clean, ``[B, R, W]``), ``role`` (``[B, K+1, W]``),
+    reach the model. ``marks``: add each window's column marks (its songs' fermatas; all
+    :data:`~.model.MARK_UNKNOWN` in ``mark_drop`` of the windows, as for a score without
+    them) under ``marks`` (``[B, W]``). Keys: ``tokens`` (clean, ``[B, R, W]``), ``role`` (``[B, K+1, W]``),
     ``masked`` (bool ``[B, K, W]``: cells masked at time t), ``target`` (bool ``[B, K, W]``),
     ``t`` (``[B]``), ``bar_pos`` (``[B, W]``).
     """
@@ -97,10 +118,14 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
     role = np.zeros((batch, k + 1, width), dtype=np.int64)
     target = np.zeros((batch, k, width), dtype=bool)
     pos = np.zeros((batch, width), dtype=np.int64)
+    col_marks = np.full((batch, width), MARK_UNKNOWN, dtype=np.int64)
     for b in range(batch):
         song = songs[rng.integers(len(songs))]
         wins = song.windows(bars)  # every start bar: max(1, n_bars - bars + 1) windows
-        tok, pos[b], used, first = song.cut(wins[int(rng.integers(len(wins)))], width)
+        win = wins[int(rng.integers(len(wins)))]
+        tok, pos[b], used, first = song.cut(win, width)
+        if marks and rng.random() >= mark_drop:
+            col_marks[b] = window_marks(song.fermatas, win[2], used, width)
         if tables is not None:
             order = rng.permutation(len(SHIFTS))
             for si in order:
@@ -123,16 +148,7 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
         else:  # span
             n = int(rng.integers(1, len(tracks_present) + 1))
             is_target[rng.choice(tracks_present, n, replace=False)] = True
-        cols = np.zeros(width, dtype=bool)
-        if kind == "span" and len(first) > 2:
-            nb = len(first) - 1
-            a = int(rng.integers(nb))
-            e = int(rng.integers(a + 1, nb + 1))
-            if e - a == nb:  # a span, not the whole window
-                e = max(a + 1, e - 1)
-            cols[first[a]:first[e]] = True
-        else:
-            cols[:used] = True
+        cols = _target_columns(kind, first, used, width, rng)
         _set_roles(toks, role, target, b, is_target, present, cols, used, kind, rng)
         given = [j for j in range(k) if role[b, j, 0] == ROLE_SOURCE and not is_target[j]]
         if (context is not None and kind in ("tracks", "span") and given
@@ -147,8 +163,22 @@ def training_batch(songs: list[GridSong], rng: np.random.Generator, *, batch: in
     t = (rng.random() + np.arange(batch) / batch) % 1.0
     t = np.maximum(t, T_MIN)
     masked = target & (rng.random(target.shape) < t[:, None, None])
-    return {"tokens": toks, "role": role, "masked": masked, "target": target,
-            "t": t.astype(np.float32), "bar_pos": pos}
+    out = {"tokens": toks, "role": role, "masked": masked, "target": target,
+           "t": t.astype(np.float32), "bar_pos": pos}
+    if marks:
+        out["marks"] = col_marks
+    return out
+
+
+def window_marks(fermatas: np.ndarray, start: int, used: int, width: int) -> np.ndarray:
+    """Column marks (int64 ``[width]``) of the window of ``used`` columns from column
+    ``start`` of a piece whose fermata onsets are at columns ``fermatas``: MARK_FERMATA there,
+    MARK_PLAIN on the window's other columns, MARK_UNKNOWN past its end."""
+    out = np.full(width, MARK_UNKNOWN, dtype=np.int64)
+    out[:used] = MARK_PLAIN
+    f = np.asarray(fermatas, dtype=np.int64) - start
+    out[f[(f >= 0) & (f < used)]] = MARK_FERMATA
+    return out
 
 
 def role_stats(songs: list[GridSong], vocab) -> dict:
@@ -222,7 +252,8 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     out.mkdir(parents=True, exist_ok=True)
     vocab = as_vocab(s.vocab)
     s = replace(s, width=s.width or s.window_bars * 4 * vocab.resolution)
-    if vocab.track_map is not None and vocab.track_map.name == "satb":  # Bach chorales
+    chorales = vocab.track_map is not None and vocab.track_map.name == "satb"
+    if chorales:  # Bach chorales, with their fermatas as column marks
         train_songs, valid_songs = (chorale_grids(sp, s.vocab, progress=progress)
                                     for sp in ("train", "valid"))
     else:
@@ -234,10 +265,10 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     model = GETDiff(vocab=s.vocab, embed_dim=s.embed_dim, dim=s.dim, depth=s.depth,
                     heads=s.heads, dropout=s.dropout, window_bars=s.window_bars,
                     settings=asdict(s), context_tracks=context,
-                    role_stats=role_stats(train_songs, vocab))
+                    role_stats=role_stats(train_songs, vocab), column_marks=chorales)
     shape = dict(batch=s.batch, bars=s.window_bars, width=s.width, n_tracks=model.n_tracks,
                  context=vocab.track_names.index("OTHER") if context else None,
-                 to_other=other_table(vocab))
+                 to_other=other_table(vocab), marks=chorales)
     ev_rng = np.random.default_rng(12345)
     eval_batches = [training_batch(valid_songs, ev_rng, **shape) for _ in range(4)]
 

@@ -1,0 +1,223 @@
+"""Harmonizing a melody with GETDiff: the given line is kept note for note and the model writes
+the other parts around it (an :func:`~.generate.infill` of every bar).
+
+::
+
+    import symbolic
+    satb = symbolic.harmonize("corpus:essenFolksong/altdeu10", style="chorale", seed=0)
+    symbolic.save(satb, "satb.musicxml")        # four staves: soprano, alto, tenor, bass
+
+**Styles** (:data:`STYLES`): ``"chorale"`` (the shipped chorale model ``getdiff-chorales``,
+trained on the Bach chorales: the melody is the soprano, it writes alto, tenor and bass);
+``"band"`` (the band model ``getdiff-band``: the melody is the lead, it writes bass and
+piano).
+
+**The melody** is a MIDI, MusicXML, ABC or Humdrum file, ``"corpus:NAME"``, a music21 stream
+(a Score or a Part) or a ``symusic.Score``. With several pitched tracks, ``track`` (index or
+name) picks it; else a track named for the melody part (``Soprano``, ``S.``, ``Melody``,
+``Violin I``...), else the highest (by median pitch), with a warning. From music21 sources
+(MusicXML, ABC, Humdrum, the corpus, a stream) the measures give the bars (a pickup is a bar
+of its own) and fermatas mark the phrase ends the chorale model reads; a ``symusic.Score`` may
+carry them as ``"fermata"`` markers. Other tracks of the input are not read.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import symusic
+
+from ... import tracks as trk
+from ...errors import ArgumentError
+from .generate import DEFAULT_CHORDS, infill, resolve_model
+
+__all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody"]
+
+
+@dataclass(frozen=True)
+class Style:
+    """A harmonization style: the ``model`` (a short name of :data:`~.generate.MODELS`), the
+    ``melody`` part the given line takes, and the ``parts`` written, top to bottom."""
+
+    model: str
+    melody: str
+    parts: tuple[str, ...]
+
+
+#: The styles :func:`harmonize` knows.
+STYLES = {
+    "chorale": Style("chorales", "SOPRANO", ("ALTO", "TENOR", "BASS")),
+    "band": Style("band", "MELODY", ("BASS", "PIANO")),
+}
+
+
+@dataclass(frozen=True)
+class Melody:
+    """What :func:`read_melody` found: ``score`` (the melody alone, one track, with the
+    source's tempos, signatures and ``"fermata"`` markers), ``bar_ticks`` (measure starts plus
+    the end; None: count bars from the time signatures), ``track`` (the source track's name)."""
+
+    score: symusic.Score
+    bar_ticks: np.ndarray | None
+    track: str
+
+
+def _music21_source(melody):
+    """(symusic Score, music21 stream or None) of ``melody``."""
+    from ...convert import from_music21
+    from ...io import CORPUS_PREFIX, detect_format, load
+    from ...limits import check_score
+
+    if isinstance(melody, symusic.Score):
+        return melody, None
+    if type(melody).__module__.startswith("music21"):
+        from music21 import stream
+
+        if not isinstance(melody, stream.Stream):
+            raise ArgumentError(f"must be a music21 Score or Part, got {type(melody).__name__}",
+                                "melody")
+        return check_score(from_music21(melody), "melody"), melody
+    score = load(melody)  # the size and format checks, a clear error for a bad file
+    if isinstance(melody, str) and melody.startswith(CORPUS_PREFIX):
+        from music21 import corpus
+
+        return score, corpus.parse(melody[len(CORPUS_PREFIX):].split("#")[0])
+    if isinstance(melody, (str, bytes)) or hasattr(melody, "__fspath__"):
+        if not isinstance(melody, bytes) and detect_format(melody) != "midi":
+            import music21
+
+            return score, music21.converter.parse(str(melody))
+    return score, None
+
+
+def _pick_track(score: symusic.Score, track, part: str) -> int:
+    """Index of the melody track (see the module doc)."""
+    pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and len(t.notes)]
+    if track is not None:
+        names = [t.name for t in score.tracks]
+        if isinstance(track, (int, np.integer)) and not isinstance(track, bool):
+            if 0 <= track < len(names):
+                return int(track)
+            raise ArgumentError(f"track index {track} is out of range 0-{len(names) - 1}",
+                                "track")
+        low = [n.strip().lower() for n in names]
+        if isinstance(track, str) and track.strip().lower() in low:
+            return low.index(track.strip().lower())
+        raise ArgumentError(f"no track {track!r} among {names}", "track")
+    if not pitched:
+        raise ArgumentError("the melody has no pitched notes", "melody")
+    if len(pitched) == 1:
+        return pitched[0]
+    parts = trk.parts_for([part, "ALTO", "TENOR", "BASS"] if part == "SOPRANO"
+                          else [part, "BRIDGE", "PIANO"])
+    for i in pitched:
+        if trk.find_part(score.tracks[i].name, parts) == 0:
+            return i
+    best = max(pitched, key=lambda i: float(np.median(score.tracks[i].notes.numpy()["pitch"])))
+    warnings.warn(f"{len(pitched)} pitched tracks and none named for the melody: harmonizing "
+                  f"the highest, {score.tracks[best].name or best!r} (choose with track=, "
+                  "command line --track)", stacklevel=4)
+    return best
+
+
+def read_melody(melody, track=None, part: str = "SOPRANO") -> Melody:
+    """The melody line of ``melody`` (see the module doc) as a one-track Score named ``part``
+    (title case), with its bars and fermatas."""
+    from ...data.music21_corpus import FERMATA, stream_marks
+    from ...timeline import as_tick
+
+    score, stream = _music21_source(melody)
+    score = as_tick(score)
+    idx = _pick_track(score, track, part)
+    out = symusic.Score(score.ticks_per_quarter)
+    out.tempos = score.tempos
+    out.time_signatures = score.time_signatures
+    out.key_signatures = score.key_signatures
+    line = score.tracks[idx].copy()
+    name = line.name
+    line.name = part.title()
+    out.tracks.append(line)
+    bar_ticks = None
+    fermatas = [m.time for m in score.markers if m.text == FERMATA]
+    if stream is not None:
+        from music21 import stream as m21stream
+
+        parts = list(stream.parts) if isinstance(stream, m21stream.Score) else [stream]
+        m = stream_marks(stream, score.ticks_per_quarter,
+                         [min(idx, len(parts) - 1)] if len(parts) == len(score.tracks) else None)
+        bar_ticks, fermatas = m.bar_ticks, m.fermatas.tolist()
+        if len(bar_ticks) < 3:  # no measures: count bars from the time signatures
+            bar_ticks = None
+    for t in sorted(set(int(t) for t in fermatas)):
+        out.markers.append(symusic.TextMeta(t, FERMATA))
+    return Melody(out, bar_ticks, name)
+
+
+def _range_warning(model, part: str, line) -> None:
+    stats = model.role_stats.get(part)
+    pitch = line.notes.numpy()["pitch"]
+    if not stats or not len(pitch):
+        return
+    med = float(np.median(pitch))
+    lo, hi = stats["pitch_lo"], stats["pitch_hi"]
+    if not lo <= med <= hi:
+        warnings.warn(f"the melody's median pitch {med:.0f} lies outside the {part.lower()} "
+                      f"range the model learned ({lo}-{hi}): transpose it by octaves for a "
+                      "better harmonization", stacklevel=4)
+
+
+def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=None,
+              bar_ticks=None,
+              steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
+              guidance: float = 1.0, seed: int = 0, resample: int = 0, fermatas: bool = True,
+              order: str = "random", device: str = "auto",
+              progress: bool = False) -> symusic.Score:
+    """A harmonization of ``melody`` in ``style`` (see the module doc): a tick-time Score whose
+    first track is the melody, kept note for note (renamed for its part: ``Soprano`` /
+    ``Melody``), followed by the written parts (``Alto``, ``Tenor``, ``Bass``; or ``Bass``,
+    ``Piano``).
+
+    ``chords``: None (default: the model hears no chords, it writes its own harmony), a
+    progression (``"C G | Am F"``) or a source as in :func:`~.generate.infill`. ``fermatas``:
+    read the melody's fermatas (phrase ends) when the model reads them (False: the model is
+    told nothing of them). ``model``: another GETDiff of the style's tracks. ``bar_ticks``:
+    the bar lines (starts plus the end; default: the source's measures, else its time
+    signatures). ``steps``,
+    ``temperature``, ``top_p``, ``guidance``, ``seed``, ``order``, ``resample`` (Gibbs-style
+    rewrite passes, 0-100): as in :func:`~.generate.infill`.
+    """
+    if not isinstance(style, str) or style not in STYLES:
+        raise ArgumentError(f"must be one of {', '.join(STYLES)}, got {style!r}", "style")
+    if not isinstance(fermatas, bool):
+        raise ArgumentError(f"must be True or False, got {fermatas!r}", "fermatas")
+    st = STYLES[style]
+    mel = read_melody(melody, track, st.melody)
+    model = resolve_model(st.model if model is None else model, device)
+    missing = [p for p in (st.melody, *st.parts) if p not in model.tracks]
+    if missing:
+        raise ArgumentError(f"the model's tracks {model.tracks} lack {missing}: style "
+                            f"{style!r} needs a model of {st.melody} and {list(st.parts)}",
+                            "model")
+    _range_warning(model, st.melody, mel.score.tracks[0])
+    score = mel.score
+    if not fermatas:
+        score = score.copy()
+        score.markers = symusic.core.TextMetaTickList()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="infill hears and writes")  # new parts
+        out = infill(score, tracks=[p.lower() for p in st.parts], model=model,
+                     chords=DEFAULT_CHORDS[:1] if chords is None else chords,
+                     bar_ticks=mel.bar_ticks if bar_ticks is None else bar_ticks,
+                     steps=steps, temperature=temperature, top_p=top_p, guidance=guidance,
+                     seed=seed, device=device, order=order, progress=progress,
+                     resample=resample, track_map={0: st.melody})
+    written = {t.name.upper(): t for t in out.tracks[1:]}
+    tracks = [out.tracks[0]]
+    for p in st.parts:
+        t = written[p]
+        t.name = p.title()
+        tracks.append(t)
+    out.tracks = tracks
+    return out
