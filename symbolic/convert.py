@@ -436,7 +436,8 @@ def to_music21(score: symusic.Score, *, quantize=False):
     note or chord starting at their tick (a lyric with no note there is not carried), and a
     ``"fermata"`` marker (as :func:`symbolic.harmonize` and chorales loaded with their marks
     write them) puts a fermata on the note or chord starting there in every part. Each
-    pitched part gets music21's best clef for its range (a tenor line: treble-8vb).
+    pitched part gets music21's best clef for its range (a track named for the tenor voice:
+    treble-8vb).
     Overlapping notes are left to music21, which writes them as voices.
 
     ``quantize``: ``False`` keeps ticks exact; ``True`` rounds onsets and durations
@@ -577,14 +578,13 @@ def _attach_lyrics(track, elements: dict[int, object], positions: _Positions) ->
 
 
 def _clef_for(part, track):
-    """music21's best clef for the part, except that a line music21 would put in the bass
-    clef but whose median pitch is G3 or above (a tenor) gets the treble-8vb clef."""
+    """music21's best clef for the part, except for a tenor voice (a track named 'Tenor',
+    'Tenore', 'Ten.', 'T.'): the treble-8vb clef, as choral scores print it."""
     from music21 import clef
 
-    best = clef.bestClef(part, allowTreble8vb=False, recurse=True)
-    if isinstance(best, clef.BassClef) and np.median(track.notes.numpy()["pitch"]) >= 55:
+    if track.name.strip().lower() in ("tenor", "tenore", "ten.", "t.", "t"):
         return clef.Treble8vbClef()
-    return best
+    return clef.bestClef(part, recurse=True)
 
 
 def _fermata_positions(score, positions: _Positions) -> set:
