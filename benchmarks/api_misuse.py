@@ -69,6 +69,8 @@ def cases(f: dict) -> list[tuple[str, str, object]]:
     infill = lambda **kw: symbolic.infill(s, **{"tracks": ["piano"], "bars": (1, 2), **quick, **kw})
     compose = lambda **kw: symbolic.compose(**{"chords": "C G", "bars": 2, **quick, **kw})
     melodize = lambda **kw: symbolic.melodize(**{"chords": "C G", "bars": 2, **kw})
+    bach = music21_corpus.load_chorale("corpus:bach/bwv38.6")
+    harmonize = lambda **kw: symbolic.harmonize(bach, **{"track": "Soprano", "steps": 1, **kw})
     model = h2v.load()
     return [
         ("load", "source=None", lambda: symbolic.load(None)),
@@ -124,6 +126,19 @@ def cases(f: dict) -> list[tuple[str, str, object]]:
         ("compose", "device='tpu9'", lambda: compose(device="tpu9")),
         ("compose", "model=missing folder", lambda: compose(model=f["missing"] + "/m")),
         ("compose", "order='best'", lambda: compose(order="best")),
+        ("harmonize", "melody=None", lambda: symbolic.harmonize(None)),
+        ("harmonize", "melody=missing.mid", lambda: symbolic.harmonize(f["missing"])),
+        ("harmonize", "style='jazz'", lambda: harmonize(style="jazz")),
+        ("harmonize", "style=None", lambda: harmonize(style=None)),
+        ("harmonize", "track=9", lambda: harmonize(track=9)),
+        ("harmonize", "track='Viola'", lambda: harmonize(track="Viola")),
+        ("harmonize", "fermatas='yes'", lambda: harmonize(fermatas="yes")),
+        ("harmonize", "model='band' (no voices)", lambda: harmonize(model="band")),
+        ("harmonize", "model=3.5", lambda: harmonize(model=3.5)),
+        ("harmonize", "steps=0", lambda: harmonize(steps=0)),
+        ("harmonize", "resample=-1", lambda: harmonize(resample=-1)),
+        ("harmonize", "seed=-1", lambda: harmonize(seed=-1)),
+        ("harmonize", "bar_ticks=[5, 1]", lambda: harmonize(bar_ticks=[5, 1])),
         ("infill", "score=None", lambda: symbolic.infill(None, ["piano"], (1, 2), **quick)),
         ("infill", "score=missing.mid", lambda: symbolic.infill(f["missing"], ["piano"],
                                                                  (1, 2), **quick)),

@@ -66,6 +66,8 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
     comp = ["compose", "--chords", "C G", "--quiet", "--steps", "1", "-o", f"{o}/c.mid"]
     ren = ["render", f["tiny"], f"{o}/r.wav"]
     mel = ["melodize", "--chords", "C G Am F", "-o", f"{o}/m.mid"]
+    har = ["harmonize", "corpus:bach/bwv38.6", "--track", "Soprano", "--quiet", "--steps", "1",
+           "-o", f"{o}/h.musicxml"]
     sim = ["harmony-embed", "similar", "C:maj"]
     h2v = ["train", "harmony2vec", "--out", f"{o}/h2v", "--steps", "1"]
     hr = ["train", "hrnn", "--out", f"{o}/hr", "--steps", "1"]
@@ -91,6 +93,16 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
         ("convert", "-> inside a file", ["convert", f["tiny"], f"{f['tiny']}/x.mid"], B),
         ("convert", "-> a directory", ["convert", f["tiny"], f["emptydir"]], B),
         ("convert", "-> unknown suffix", ["convert", f["tiny"], f"{o}/x.xyz"], B),
+        ("harmonize", "missing melody", ["harmonize", f["missing"]], B),
+        ("harmonize", "text file named .mid", ["harmonize", f["text"]], B),
+        ("harmonize", "--style jazz", [*har, "--style", "jazz"], U),
+        ("harmonize", "--track 9 (4 tracks)", [*har[:2], "--track", "9", *har[4:]], U),
+        ("harmonize", "--track Viola", [*har[:2], "--track", "Viola", *har[4:]], U),
+        ("harmonize", "--steps 0", [*har, "--steps", "0"], U),
+        ("harmonize", "--resample -1", [*har, "--resample", "-1"], U),
+        ("harmonize", "--model band (no voices)", [*har, "--model", "band"], U),
+        ("harmonize", "--reduction --style band", [*har, "--reduction", "--style", "band"], U),
+        ("harmonize", "-o /proc/x.musicxml", [*har[:-1], "/proc/x.musicxml"], B),
         ("infill", "--bars 16-9", [*inf, "--bars", "16-9"], U),
         ("infill", "--bars abc", [*inf, "--bars", "abc"], U),
         ("infill", "--bars 0-2", [*inf, "--bars", "0-2"], U),

@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import ArgumentError, OutputError
 
 __all__ = ["integer", "number", "choice", "integer_fields", "time_signature", "output_file",
-           "output_folder",
+           "output_folder", "bar_ticks",
            "MAX_TEMPO_QPM", "MAX_BARS"]
 
 #: Quarter notes per minute a score may declare (MIDI holds 0.22 to 60,000,000 qpm; music
@@ -124,6 +124,25 @@ def time_signature(value, name: str = "time_signature") -> tuple[int, int]:
         raise ArgumentError(f"denominator must be a power of two (1, 2, 4 ... 64), got {den} "
                             "(a MIDI file stores it as a power of two)", name)
     return num, den
+
+
+def bar_ticks(name: str, value):
+    """``value`` as strictly ascending bar-start ticks (int64 numpy array, whole numbers in
+    [0, 2**31 - 1], at least one), or None when it is None."""
+    import numpy as np
+
+    if value is None:
+        return None
+    try:
+        bars = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        bars = np.array([np.nan])
+    if bars.ndim != 1 or len(bars) == 0 or not np.all(np.isfinite(bars)) or \
+            np.any(bars < 0) or np.any(bars != np.rint(bars)) or bars.max() > 2**31 - 1 or \
+            np.any(np.diff(bars) <= 0):
+        raise ArgumentError("must be ascending bar-start ticks, whole numbers in "
+                            f"[0, 2**31 - 1], got {value!r}"[:200], name)
+    return bars.astype(np.int64)
 
 
 def _range(low, high, low_open: bool = False) -> str:

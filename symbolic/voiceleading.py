@@ -142,7 +142,7 @@ def report(score: symusic.Score, *, voices=None, bar_ticks=None) -> VoiceLeading
     :class:`~symbolic.errors.TrackMappingError` when ``voices=None`` finds no four voices."""
     require_tick(score)
     chosen = _choose_voices(score, voices)
-    bars = _check_bar_ticks(bar_ticks)
+    bars = checks.bar_ticks("bar_ticks", bar_ticks)
     grid, pitch, onset = _onset_grid([score.tracks[i] for i in chosen])
     places = _bar_beats(score, bars, grid)
     found = _parallels(grid, pitch) + _crossings(grid, pitch, onset) + \
@@ -201,21 +201,6 @@ def _voices_by_name(tracks) -> list[int]:
         return pitched
     raise TrackMappingError(f"no four voices (soprano, alto, tenor, bass) among the tracks "
                             f"{[t.name for t in tracks]}; pass voices=", "score")
-
-
-def _check_bar_ticks(bar_ticks):
-    if bar_ticks is None:
-        return None
-    try:
-        bars = np.asarray(bar_ticks, dtype=np.float64)
-    except (TypeError, ValueError):
-        bars = np.array([np.nan])
-    if bars.ndim != 1 or len(bars) == 0 or not np.all(np.isfinite(bars)) or \
-            np.any(bars < 0) or np.any(bars != np.rint(bars)) or bars.max() > 2**31 - 1 or \
-            np.any(np.diff(bars) <= 0):
-        raise ArgumentError("must be ascending bar-start ticks, whole numbers in "
-                            f"[0, 2**31 - 1], got {bar_ticks!r}"[:200], "bar_ticks")
-    return bars.astype(np.int64)
 
 
 # ---------------------------------------------------------------- the onset grid

@@ -124,6 +124,20 @@ def test_musicxml_reopens_with_four_parts_clefs_and_fermatas(tmp_path):
                                                  "BassClef"]
 
 
+def test_piano_reduction_two_staves(tmp_path, chorale):
+    bach, _ = chorale
+    red = gd.piano_reduction(bach)
+    assert [t.name for t in red.tracks] == ["Upper", "Lower"]
+    upper = {(t, p) for t, _, p, _ in notes(red.tracks[0])}
+    assert upper == {(t, p) for i in (0, 1) for t, _, p, _ in notes(bach.tracks[i])}
+    lower = {(t, p) for t, _, p, _ in notes(red.tracks[1])}
+    assert lower == {(t, p) for i in (2, 3) for t, _, p, _ in notes(bach.tracks[i])}
+    path = symbolic.save(red, tmp_path / "piano.musicxml")
+    assert [t.name for t in symbolic.load(path).tracks] == ["Upper", "Lower"]
+    with pytest.raises(ArgumentError, match="four voice tracks"):
+        gd.piano_reduction(red)
+
+
 def test_fermatas_become_column_marks(chorale):
     bach, bars = chorale
     mg = MetricGrid.from_score(bach, resolution=4, bar_ticks=bars)

@@ -238,11 +238,13 @@ def _cmd_compose(args) -> int:
 def _cmd_harmonize(args) -> int:
     import warnings
 
-    from ..models.getdiff import harmonize
+    from ..models.getdiff import harmonize, piano_reduction
 
     if not (args.output or args.png or args.wav):
         args.output = str(Path(args.input).with_suffix("")) + "-harmonized.musicxml"
     _check_outputs(args)
+    if args.reduction and args.style != "chorale":
+        raise ArgumentError("a piano reduction is for --style chorale", "--reduction")
     track = int(args.track) if args.track is not None and args.track.isdigit() else args.track
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -253,6 +255,8 @@ def _cmd_harmonize(args) -> int:
                         device=args.device, progress=not args.quiet)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    if args.reduction:
+        out = piano_reduction(out)
     _write_outputs(out, args)
     return 0
 
@@ -268,6 +272,8 @@ def add_parsers(sub) -> None:
                      help="the melody's track (index or name) when the file has several")
     har.add_argument("--chords", default=None,
                      help='a progression to follow, "C G | Am F" (default: the model\'s own)')
+    har.add_argument("--reduction", action="store_true",
+                     help="write two piano staves (soprano+alto, tenor+bass) instead of four")
     har.add_argument("--no-fermatas", action="store_true",
                      help="do not tell the model where the melody's fermatas are")
     har.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -44,12 +44,17 @@ The family's parts, in reading order (copy them to add a model family):
   :func:`symbolic.training.fit`.
 - :mod:`.generate`: :func:`infill`, :func:`compose` and :func:`generate_grids` (windows of
   whole pieces), with tracks mapped by :mod:`symbolic.tracks`.
+- :mod:`.harmonize`: :func:`harmonize` (a melody in, the other parts written around it).
 
 Corpus grids come from :mod:`symbolic.data.grids`; the commands (``symbolic infill``,
-``symbolic compose``, ``symbolic train getdiff``) are in :mod:`symbolic.cli.generate`.
+``symbolic compose``, ``symbolic harmonize``, ``symbolic train getdiff``) are in
+:mod:`symbolic.cli.generate`.
 
-Shipped weights: ``symbolic/pretrained/getdiff-pop909`` (:func:`load`), reproduced by
-``symbolic train getdiff --out symbolic/pretrained/getdiff-pop909``.
+Shipped weights (:data:`~.generate.MODELS` gives their short names): ``getdiff-band`` (the
+default: MELODY, BRIDGE, BASS, PIANO + an OTHER context row; ``symbolic train getdiff --out
+symbolic/pretrained/getdiff-band``), ``getdiff-chorales`` (SOPRANO, ALTO, TENOR, BASS, trained
+on the Bach chorales with their fermatas as column marks; ``symbolic train getdiff --vocab satb
+--out symbolic/pretrained/getdiff-chorales``) and the earlier ``getdiff-pop909``.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from .generate import (
     DEFAULT_CHORDS, Region, TrackMappingError, compose, generate_grids, infill, map_tracks,
     parse_progression,
 )
-from .harmonize import STYLES, harmonize
+from .harmonize import STYLES, harmonize, piano_reduction
 from .model import (
     DEFAULT_NAME, EMPTY, MASK, PAD, ROLE_EMPTY, ROLE_SOURCE, ROLE_TARGET, T_MIN, GETDiff,
     cell_nll, diffusion_loss, load, masked_input, sample,
@@ -73,4 +78,5 @@ __all__ = [
     "GridSong", "pop909_grids", "training_batch", "diffusion_loss", "cell_nll", "masked_input",
     "transpose_tables", "SHIFTS", "DEFAULT_NAME", "ROLE_EMPTY", "ROLE_SOURCE", "ROLE_TARGET",
     "PAD", "EMPTY", "MASK", "T_MIN", "harmonize", "STYLES",
+    "piano_reduction",
 ]

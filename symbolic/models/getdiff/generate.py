@@ -407,6 +407,7 @@ def _score_in(score, bar_ticks=None):
     from ...limits import check_score
     from ...timeline import as_tick
 
+    bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
     if hasattr(score, "bar_ticks") and isinstance(getattr(score, "score", None), symusic.Score):
         bar_ticks = score.bar_ticks() if bar_ticks is None else bar_ticks
         score = score.score

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import symusic
 
+from ... import checks
 from ... import tracks as trk
 from ...errors import ArgumentError
-from .generate import DEFAULT_CHORDS, infill, resolve_model
+from .generate import DEFAULT_CHORDS, check_sampling, infill, resolve_model
 
-__all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody"]
+__all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody", "piano_reduction"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,11 @@ def _music21_source(melody):
     from ...limits import check_score
 
     if isinstance(melody, symusic.Score):
-        return melody, None
+        return check_score(melody, "melody"), None
+    if not isinstance(melody, (str, bytes)) and not hasattr(melody, "__fspath__") and \
+            not type(melody).__module__.startswith("music21"):
+        raise ArgumentError("must be a file path, 'corpus:NAME', a music21 stream or a Score, "
+                            f"got {type(melody).__name__}", "melody")
     if type(melody).__module__.startswith("music21"):
         from music21 import stream
 
@@ -193,6 +198,8 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
     if not isinstance(fermatas, bool):
         raise ArgumentError(f"must be True or False, got {fermatas!r}", "fermatas")
     st = STYLES[style]
+    check_sampling(steps, temperature, top_p, guidance, seed, resample)  # before any work
+    bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
     mel = read_melody(melody, track, st.melody)
     model = resolve_model(st.model if model is None else model, device)
     missing = [p for p in (st.melody, *st.parts) if p not in model.tracks]
@@ -220,4 +227,31 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
         t.name = p.title()
         tracks.append(t)
     out.tracks = tracks
+    return out
+
+
+def piano_reduction(score: symusic.Score) -> symusic.Score:
+    """A four-part score (soprano, alto, tenor, bass: the first four tracks, as
+    :func:`harmonize` returns them) as two piano staves: ``Upper`` (soprano and alto) and
+    ``Lower`` (tenor and bass), acoustic grand piano; notes, markers, tempos and signatures
+    unchanged (notes of both voices starting together with one duration print as a chord,
+    others as two voices on the staff)."""
+    if not isinstance(score, symusic.Score) or len(score.tracks) < 4:
+        raise ArgumentError("must be a Score with four voice tracks (soprano, alto, tenor, "
+                            f"bass), got {getattr(score, 'tracks', score)!r}", "score")
+    out = score.copy()
+    staves = []
+    for name, pair in (("Upper", out.tracks[:2]), ("Lower", out.tracks[2:4])):
+        n = [t.notes.numpy() for t in pair]
+        cat = {k: np.concatenate([x[k] for x in n]) for k in n[0]}
+        key = np.stack([cat["time"], cat["pitch"]], 1)  # a unison of the two voices: once
+        _, first = np.unique(key, axis=0, return_index=True)
+        keep = np.zeros(len(cat["time"]), dtype=bool)
+        keep[first] = True
+        order = np.lexsort((cat["pitch"][keep], cat["time"][keep]))
+        staff = symusic.core.TrackTick(name, 0, False)
+        staff.notes = symusic.core.NoteTickList.from_numpy(
+            *(cat[k][keep][order] for k in ("time", "duration", "pitch", "velocity")))
+        staves.append(staff)
+    out.tracks = staves
     return out
