@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["attention", "attention_backend", "RotaryEmbedding", "apply_rotary",
-           "TransformerBlock", "Transformer"]
+__all__ = ["attention", "attention_backend", "neighborhood_attention", "RotaryEmbedding",
+           "apply_rotary", "TransformerBlock", "Transformer"]
 
 try:  # optional: the [gpu] extra
     import xformers.ops as _xops  # type: ignore
@@ -152,3 +152,80 @@ class Transformer(nn.Module):
         for blk in self.blocks:
             x = blk(x, rot, key_padding_mask, causal)
         return self.norm(x)
+
+
+# ---------------------------------------------------------------------- neighbourhood attention
+
+def _window_plan(n: int, window: int, tile: int, device) -> tuple[torch.Tensor, ...]:
+    """One axis of :func:`neighborhood_attention`'s tiling, for ``n`` positions and a window of
+    ``window`` keys (at most ``n``): ``(query_rows [tiles, t], key_rows [tiles, t + window -
+    1], allowed [tiles, t, t + window - 1], back [n])``. Query ``i`` sees keys ``s_i .. s_i +
+    window - 1`` with ``s_i = clamp(i - window // 2, 0, n - window)``; a tile of ``t``
+    consecutive queries needs at most ``t + window - 1`` consecutive keys (its halo), which
+    fit in the axis because ``t <= n - window + 1``. The last tile is moved back to end at
+    ``n`` (it may overlap the one before); ``back[i]`` is query i's place in the flattened
+    ``[tiles * t]`` tile positions."""
+    t = max(1, min(tile, n - window + 1))
+    halo = t + window - 1
+    n_tiles = -(-n // t)
+    first = (torch.arange(n_tiles, device=device) * t).clamp(max=n - t)
+    query_rows = first[:, None] + torch.arange(t, device=device)
+    key_first = (first - window // 2).clamp(0, n - halo)
+    key_rows = key_first[:, None] + torch.arange(halo, device=device)
+    start = (query_rows - window // 2).clamp(0, n - window)  # window start of each query
+    allowed = (key_rows[:, None, :] >= start[:, :, None]) & \
+              (key_rows[:, None, :] < start[:, :, None] + window)
+    i = torch.arange(n, device=device)
+    tile_of = (i // t).clamp(max=n_tiles - 1)
+    back = tile_of * t + i - first[tile_of]
+    return query_rows, key_rows, allowed, back
+
+
+def neighborhood_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel: int, *,
+                           tile: int = 8) -> torch.Tensor:
+    """Neighbourhood attention (NATTEN's definition, dilation 1) over 2-D token grids
+    ``[B, H, W, heads, head_dim]``, returning the same shape, scaled by ``1/sqrt(head_dim)``
+    like :func:`attention`.
+
+    The query at ``(i, j)`` attends to the ``kernel x kernel`` keys whose top-left corner is
+    ``(clamp(i - kernel // 2, 0, H - kernel), clamp(j - kernel // 2, 0, W - kernel))``: near
+    an edge the window shifts inward rather than shrinking, so every query sees exactly
+    ``kernel**2`` keys. ``kernel`` must be odd. Along an axis shorter than ``kernel`` the
+    window is that whole axis; a grid smaller than the kernel both ways is plain global
+    attention and goes through :func:`attention`.
+
+    How: block-wise. Queries are cut into ``tile x tile`` blocks; each block gathers the
+    ``(tile + kernel - 1)**2`` keys its windows can reach (its halo) and runs
+    ``scaled_dot_product_attention`` over them with a boolean mask that keeps each query's own
+    window. Cost against an exact kernel (NATTEN): keys and values are gathered into halos,
+    about ``((tile + kernel - 1) / tile)**2`` copies of them (3.1 for tile 8, kernel 7), and
+    each query scores ``(tile + kernel - 1)**2`` keys instead of ``kernel**2`` (196 against
+    49), a ``[B, tiles, heads, tile**2, (tile + kernel - 1)**2]`` score tensor, traded for
+    batched matrix products; still linear in ``H * W``, where global attention is quadratic.
+    """
+    if kernel < 1 or kernel % 2 == 0:
+        raise ValueError(f"the kernel must be a positive odd number, got {kernel}")
+    if q.dim() != 5 or k.shape != q.shape or v.shape[:-1] != q.shape[:-1]:
+        raise ValueError(f"expected q, k, v of one shape [B, H, W, heads, head_dim], got "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    b, h, w, heads, d = q.shape
+    kh, kw = min(kernel, h), min(kernel, w)
+    if kh == h and kw == w:
+        flat = [t.reshape(b, h * w, heads, t.shape[-1]) for t in (q, k, v)]
+        return attention(*flat).view(b, h, w, heads, v.shape[-1])
+    q_rows, k_rows, row_ok, row_back = _window_plan(h, kh, tile, q.device)
+    q_cols, k_cols, col_ok, col_back = _window_plan(w, kw, tile, q.device)
+
+    def blocks(x, rows, cols):  # [B, H, W, heads, D] -> [B, tiles_h, tiles_w, heads, L, D]
+        x = x[:, rows][:, :, :, cols]  # [B, th, rows, tw, cols, heads, D]
+        x = x.permute(0, 1, 3, 5, 2, 4, 6)
+        return x.reshape(*x.shape[:4], -1, x.shape[-1])
+
+    allowed = row_ok[:, None, :, None, :, None] & col_ok[None, :, None, :, None, :]
+    allowed = allowed.reshape(len(q_rows), len(q_cols), 1, row_ok.shape[1] * col_ok.shape[1], -1)
+    out = F.scaled_dot_product_attention(blocks(q, q_rows, q_cols), blocks(k, k_rows, k_cols),
+                                         blocks(v, k_rows, k_cols), attn_mask=allowed)
+    th, tw = q_rows.shape[1], q_cols.shape[1]
+    out = out.view(b, len(q_rows), len(q_cols), heads, th, tw, -1).permute(0, 1, 4, 2, 5, 3, 6)
+    out = out.reshape(b, len(q_rows) * th, len(q_cols) * tw, heads, -1)
+    return out[:, row_back][:, :, col_back]
