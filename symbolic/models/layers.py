@@ -215,17 +215,20 @@ def neighborhood_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ke
         return attention(*flat).view(b, h, w, heads, v.shape[-1])
     q_rows, k_rows, row_ok, row_back = _window_plan(h, kh, tile, q.device)
     q_cols, k_cols, col_ok, col_back = _window_plan(w, kw, tile, q.device)
+    tiles = (len(q_rows), len(q_cols))
 
     def blocks(x, rows, cols):  # [B, H, W, heads, D] -> [B, tiles_h, tiles_w, heads, L, D]
-        x = x[:, rows][:, :, :, cols]  # [B, th, rows, tw, cols, heads, D]
-        x = x.permute(0, 1, 3, 5, 2, 4, 6)
-        return x.reshape(*x.shape[:4], -1, x.shape[-1])
+        index = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(*tiles, -1)
+        return x.reshape(b, h * w, heads, x.shape[-1])[:, index].transpose(-3, -2)
 
     allowed = row_ok[:, None, :, None, :, None] & col_ok[None, :, None, :, None, :]
-    allowed = allowed.reshape(len(q_rows), len(q_cols), 1, row_ok.shape[1] * col_ok.shape[1], -1)
+    allowed = allowed.reshape(*tiles, 1, row_ok.shape[1] * col_ok.shape[1], -1)
     out = F.scaled_dot_product_attention(blocks(q, q_rows, q_cols), blocks(k, k_rows, k_cols),
                                          blocks(v, k_rows, k_cols), attn_mask=allowed)
     th, tw = q_rows.shape[1], q_cols.shape[1]
-    out = out.view(b, len(q_rows), len(q_cols), heads, th, tw, -1).permute(0, 1, 4, 2, 5, 3, 6)
-    out = out.reshape(b, len(q_rows) * th, len(q_cols) * tw, heads, -1)
-    return out[:, row_back][:, :, col_back]
+    # query (i, j) is at row back[i] of the stacked row tiles, column back[j] of the column
+    # tiles: tile (back[i] // th, back[j] // tw), position (back[i] % th, back[j] % tw) in it
+    place = ((row_back // th * tiles[1])[:, None] + (col_back // tw)[None, :]) * (th * tw) \
+        + (row_back % th)[:, None] * tw + (col_back % tw)[None, :]
+    out = out.transpose(-3, -2).reshape(b, -1, heads, out.shape[-1])
+    return out[:, place.reshape(-1)].view(b, h, w, heads, -1)
