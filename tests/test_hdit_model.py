@@ -174,9 +174,8 @@ def test_inpainting_mask_limits_the_loss_and_keeps_known_pixels(crops):
     d = denoise(model, noisy, 1.0, known=x, mask=mask)
     assert torch.equal(d[..., :16, :], x[..., :16, :])
     assert not torch.allclose(d[..., 16:48, 16:48], x[..., 16:48, 16:48])
-    # The loss reads only masked pixels: changing pixels outside the mask, in the clean
-    # image *and* its known channels, changes nothing... except through the known pixels the
-    # model reads, so compare against a model that ignores its input: F = 0.
+    # The loss counts masked pixels only: for a model that ignores its input (F = 0 at
+    # init), flipping pixels outside the mask leaves the loss as it was.
     zero = tiny_model(2)
     x2 = x.clone()
     x2[..., :16, :] = -x2[..., :16, :]
@@ -184,6 +183,16 @@ def test_inpainting_mask_limits_the_loss_and_keeps_known_pixels(crops):
     loss1 = edm_loss(zero, x, None, mask, torch.Generator().manual_seed(4), sigma=sigma)
     loss2 = edm_loss(zero, x2, None, mask, torch.Generator().manual_seed(4), sigma=sigma)
     assert torch.allclose(loss1, loss2) and loss1 > 0
+
+
+def test_chord_vector_must_fit():
+    model = HDiT(dict(TINY, chord_dim=0))
+    x, sigma = torch.zeros(1, 3, 64, 64), torch.ones(1)
+    assert model(x, sigma).shape == x.shape
+    with pytest.raises(ValueError, match="chord_dim 0"):
+        model(x, sigma, torch.zeros(1, 12))
+    with pytest.raises(ValueError, match=r"cond \[B, 12\]"):
+        tiny_model()(x, sigma, torch.zeros(1, 5))
 
 
 def test_save_load_round_trip(crops, tmp_path):

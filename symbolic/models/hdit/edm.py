@@ -128,7 +128,7 @@ def edm_loss(model, x_clean: torch.Tensor, cond=None, mask=None, generator=None,
     c_skip, c_out, c_in = (_column(v) for v in scalings(sigma))
     if mask is None:
         mask = torch.ones_like(x_clean[:, :1], dtype=torch.bool)
-    mask = mask.expand(b, 1, h, w)
+    mask = mask.bool().expand(b, 1, h, w)
     out = model(x_noisy * c_in, sigma, cond, known=x_clean, mask=mask)
     target = (x_clean - c_skip * x_noisy) / c_out
     err = ((out - target) ** 2 * mask).sum((1, 2, 3)) / (c * mask.sum((1, 2, 3)).clamp(min=1))

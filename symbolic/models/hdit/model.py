@@ -229,9 +229,10 @@ class MappingNetwork(nn.Module):
     def forward(self, c_noise: torch.Tensor, cond: torch.Tensor | None):
         angle = 2 * math.pi * c_noise[:, None].float() * self.freqs[None]
         x = self.noise_in(torch.cat([angle.cos(), angle.sin()], -1).to(self.noise_in.weight.dtype))
-        if cond is not None and self.chord_in is not None:
-            if cond.shape != (len(c_noise), self.chord_dim):
-                raise ValueError(f"expected cond [B, {self.chord_dim}], got {tuple(cond.shape)}")
+        if cond is not None:
+            if self.chord_in is None or cond.shape != (len(c_noise), self.chord_dim):
+                raise ValueError(f"expected cond [B, {self.chord_dim}] (chord_dim "
+                                 f"{self.chord_dim}), got {tuple(cond.shape)}")
             x = x + self.chord_in(cond.to(x.dtype))
         x = self.norm_in(x)
         for block in self.blocks:
@@ -280,7 +281,7 @@ class HDiT(nn.Module, HubModel):
                              f"{tuple(x.shape)}")
         if mask is None:
             mask = torch.ones_like(x[:, :1], dtype=torch.bool)
-        mask = mask.expand(x.shape[0], 1, *x.shape[2:])
+        mask = mask.bool().expand(x.shape[0], 1, *x.shape[2:])
         known = torch.zeros_like(x) if known is None else known.to(x.dtype) * ~mask
         return torch.cat([x, known, mask.to(x.dtype)], 1)
 
