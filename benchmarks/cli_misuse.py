@@ -99,6 +99,8 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
         ("harmonize", "--track 9 (4 tracks)", [*har[:2], "--track", "9", *har[4:]], U),
         ("harmonize", "--track Viola", [*har[:2], "--track", "Viola", *har[4:]], U),
         ("harmonize", "--steps 0", [*har, "--steps", "0"], U),
+        ("harmonize", "--pulse fast", [*har, "--pulse", "fast"], U),
+        ("harmonize", "--pulse 0", [*har, "--pulse", "0"], U),
         ("harmonize", "--resample -1", [*har, "--resample", "-1"], U),
         ("harmonize", "--model band (no voices)", [*har, "--model", "band"], U),
         ("harmonize", "--reduction --style band", [*har, "--reduction", "--style", "band"], U),

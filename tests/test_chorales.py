@@ -15,6 +15,7 @@ from symbolic.data.music21_corpus import FERMATA, chorale_marks, load_chorale
 from symbolic.errors import ArgumentError, SymbolicError
 from symbolic.models import getdiff as gd
 from symbolic.models.getdiff.generate import resolve_model, score_marks
+from symbolic.models.getdiff.harmonize import melody_pulse
 from symbolic.models.getdiff.model import MARK_FERMATA, MARK_PLAIN
 from symbolic.models.getdiff.train import training_batch, window_marks
 from symbolic.timeline import MetricGrid
@@ -25,6 +26,16 @@ NAME = "corpus:bach/bwv38.6"  # test split: held out from training
 def notes(track):
     n = track.notes.numpy()
     return sorted(zip(*(n[k].tolist() for k in ("time", "duration", "pitch", "velocity"))))
+
+
+def silent_share(track) -> float:
+    """Share of a voice's span (first onset to last end) in which it sounds nothing."""
+    n = track.notes.numpy()
+    on, end = n["time"], n["time"] + n["duration"]
+    cover = np.zeros(int(end.max()) + 1, dtype=bool)
+    for a, b in zip(on.tolist(), end.tolist()):
+        cover[a:b] = True
+    return float(1 - cover[on.min():end.max()].mean())
 
 
 def soprano_fermatas() -> list[int]:
@@ -169,6 +180,21 @@ def test_marks_change_the_chorale_model_and_training_batches(chorale):
     nb = training_batch(songs, np.random.default_rng(0), batch=8, bars=8, width=128,
                         n_tracks=4)
     assert "marks" not in nb  # a corpus without marks draws the same batches as before
+
+
+def test_a_hymn_tune_in_half_notes_is_harmonized_in_its_own_pulse():
+    tune = "corpus:essenFolksong/altdeu10"  # 4/2, the melody moves in half notes
+    src = symbolic.load(tune)
+    assert melody_pulse(src.tracks[0], src.ticks_per_quarter) == 2.0
+    out = symbolic.harmonize(tune, seed=0, steps=4)
+    assert out.ticks_per_quarter == src.ticks_per_quarter
+    assert notes(out.tracks[0]) == notes(src.tracks[0])
+    as_written = symbolic.harmonize(tune, seed=0, steps=4, pulse=1)  # the tune's halves as halves
+    # read in its own pulse, the inner voices hold their notes (Bach's rest 0% of the time)
+    assert np.mean([silent_share(t) for t in out.tracks[1:]]) < \
+        np.mean([silent_share(t) for t in as_written.tracks[1:]])
+    with pytest.raises(ArgumentError, match="pulse"):
+        symbolic.harmonize(tune, pulse=0)
 
 
 def test_harmonize_band_style_writes_bass_and_piano(chorale):

@@ -235,6 +235,16 @@ def _cmd_compose(args) -> int:
     return 0
 
 
+def _pulse(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ArgumentError(f"must be auto or a number of quarters (0.5, 1, 2...), got "
+                            f"{text!r}", "--pulse") from None
+
+
 def _cmd_harmonize(args) -> int:
     import warnings
 
@@ -252,6 +262,7 @@ def _cmd_harmonize(args) -> int:
                         model=args.model, steps=args.steps, temperature=args.temperature,
                         top_p=args.top_p, guidance=args.guidance, seed=args.seed,
                         resample=args.resample, fermatas=not args.no_fermatas, order=args.order,
+                        pulse=_pulse(args.pulse),
                         device=args.device, progress=not args.quiet)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -272,6 +283,9 @@ def add_parsers(sub) -> None:
                      help="the melody's track (index or name) when the file has several")
     har.add_argument("--chords", default=None,
                      help='a progression to follow, "C G | Am F" (default: the model\'s own)')
+    har.add_argument("--pulse", default="auto",
+                     help="the melody's beat in quarters, read as the model's quarter: auto "
+                          "(default: from the melody), 1 (as written), 2 (a hymn in halves)")
     har.add_argument("--reduction", action="store_true",
                      help="write two piano staves (soprano+alto, tenor+bass) instead of four")
     har.add_argument("--no-fermatas", action="store_true",

@@ -32,9 +32,11 @@ import symusic
 from ... import checks
 from ... import tracks as trk
 from ...errors import ArgumentError
+from ...timeline import MetricGrid
 from .generate import DEFAULT_CHORDS, check_sampling, infill, resolve_model
 
-__all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody", "piano_reduction"]
+__all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody", "piano_reduction",
+           "melody_pulse", "PULSES"]
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,43 @@ def _range_warning(model, part: str, line) -> None:
                       "better harmonization", stacklevel=4)
 
 
+def _paced(model, st: Style, line, mg) -> dict | None:
+    """Onsets per bar for each written part: the melody's own pace times the part's
+    onset rate over the melody's in the model's training data (a slow hymn gets slow inner
+    voices, a busy tune busier ones); None when the model has no such figures."""
+    stats = model.role_stats
+    mel = stats.get(st.melody, {}).get("onsets_per_step")
+    if not mel or any(p not in stats for p in st.parts):
+        return None
+    per_bar = len(np.unique(line.notes.numpy()["time"])) / max(mg.n_bars, 1)
+    return {p.lower(): per_bar * stats[p]["onsets_per_step"] / mel for p in st.parts}
+
+
+PULSES = (0.5, 1.0, 2.0, 4.0)
+
+
+def melody_pulse(line, ticks_per_quarter: int) -> float:
+    """The melody's pulse in quarter notes: of :data:`PULSES`, the nearest (on a log scale) to
+    the median time between its onsets (a hymn tune in half notes: 2.0)."""
+    t = np.unique(line.notes.numpy()["time"])
+    if len(t) < 2:
+        return 1.0
+    q = float(np.median(np.diff(t))) / ticks_per_quarter
+    return min(PULSES, key=lambda p: abs(np.log2(p) - np.log2(max(q, 1e-3))))
+
+
+def _reread(score: symusic.Score, pulse: float, bars) -> tuple[symusic.Score, np.ndarray]:
+    """``score`` with its ``pulse`` read as a quarter note (the same ticks, ticks per quarter
+    times ``pulse``), and its bar lines in those ticks."""
+    if bars is None:
+        bars = MetricGrid.from_score(score, resolution=4).bar_ticks
+    out = score.copy()
+    out.ticks_per_quarter = int(round(score.ticks_per_quarter * pulse))
+    return out, bars
+
+
 def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=None,
-              bar_ticks=None,
+              bar_ticks=None, density="pace", pulse="auto",
               steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
               guidance: float = 1.0, seed: int = 0, resample: int = 0, fermatas: bool = True,
               order: str = "random", device: str = "auto",
@@ -189,7 +226,14 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
     read the melody's fermatas (phrase ends) when the model reads them (False: the model is
     told nothing of them). ``model``: another GETDiff of the style's tracks. ``bar_ticks``:
     the bar lines (starts plus the end; default: the source's measures, else its time
-    signatures). ``steps``,
+    signatures). ``density``: onsets per bar of the written parts: ``"pace"`` (default: the
+    melody's own pace, scaled per part by the training data's ratio of that part's onsets to
+    the melody's), ``"auto"`` (each part's training figures), None (free), a number, or a dict
+    from part name to one of those (see :mod:`.controls`). ``pulse``: the melody's beat in
+    quarter notes, read as the model's quarter (the chorale model learned voices moving in
+    quarters: a hymn tune in half notes, ``pulse=2``, is harmonized with its half note as the
+    quarter, so the voices move in halves with it); ``"auto"`` (default):
+    :func:`melody_pulse`; 1: as written. ``steps``,
     ``temperature``, ``top_p``, ``guidance``, ``seed``, ``order``, ``resample`` (Gibbs-style
     rewrite passes, 0-100): as in :func:`~.generate.infill`.
     """
@@ -199,6 +243,8 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
         raise ArgumentError(f"must be True or False, got {fermatas!r}", "fermatas")
     st = STYLES[style]
     check_sampling(steps, temperature, top_p, guidance, seed, resample)  # before any work
+    if not (isinstance(pulse, str) and pulse == "auto"):
+        pulse = checks.number("pulse", pulse, 0.125, 8.0)
     bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
     mel = read_melody(melody, track, st.melody)
     model = resolve_model(st.model if model is None else model, device)
@@ -212,14 +258,22 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
     if not fermatas:
         score = score.copy()
         score.markers = symusic.core.TextMetaTickList()
+    bars = bar_ticks if bar_ticks is not None else mel.bar_ticks
+    tpq = score.ticks_per_quarter
+    if isinstance(pulse, str) and pulse == "auto":
+        pulse = melody_pulse(score.tracks[0], tpq)
+    if pulse != 1.0 and tpq * pulse == int(tpq * pulse):
+        score, bars = _reread(score, pulse, bars)
+    if isinstance(density, str) and density == "pace":
+        mg = MetricGrid.from_score(score, resolution=4, bar_ticks=bars)
+        density = _paced(model, st, score.tracks[0], mg) or "auto"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="infill hears and writes")  # new parts
         out = infill(score, tracks=[p.lower() for p in st.parts], model=model,
                      chords=DEFAULT_CHORDS[:1] if chords is None else chords,
-                     bar_ticks=mel.bar_ticks if bar_ticks is None else bar_ticks,
-                     steps=steps, temperature=temperature, top_p=top_p, guidance=guidance,
-                     seed=seed, device=device, order=order, progress=progress,
-                     resample=resample, track_map={0: st.melody})
+                     bar_ticks=bars, density=density, steps=steps, temperature=temperature,
+                     top_p=top_p, guidance=guidance, seed=seed, device=device, order=order,
+                     progress=progress, resample=resample, track_map={0: st.melody})
     written = {t.name.upper(): t for t in out.tracks[1:]}
     tracks = [out.tracks[0]]
     for p in st.parts:
@@ -227,6 +281,7 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
         t.name = p.title()
         tracks.append(t)
     out.tracks = tracks
+    out.ticks_per_quarter = tpq
     return out
 
 
