@@ -22,6 +22,10 @@
     symbolic harmony-embed train|similar|analogy|plot
                                           harmony embeddings (harmony2vec): train, nearest
                                           chords, analogies, plots
+    symbolic find-themes FILE [--png P] [--json]
+                                          the theme region of a song (recurring two-bar
+                                          melody segments, clustered)
+    symbolic train themes --out DIR       train the theme encoder on POP909
     symbolic voice-leading FILE [--json]  parallel fifths/octaves, crossings, spacing and
                                           ranges of a four-part score, by bar and beat
 
@@ -86,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--tune", default=None, help="ABC tune: index or title")
     info.set_defaults(func=_cmd_info)
 
-    from . import audio, generate, harmony2vec, hrnn, tokenize, train, voiceleading
+    from . import audio, generate, harmony2vec, hrnn, themes, tokenize, train, voiceleading
     from .generate import DEMO_CHORDS, cmd_demo
 
     demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
@@ -112,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub)
     audio.add_parsers(sub)
     hrnn.add_parsers(sub)
+    themes.add_parsers(sub)
     voiceleading.add_parsers(sub)
     return p
 

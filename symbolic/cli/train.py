@@ -17,6 +17,7 @@ FAMILIES = {
     "harmony2vec": ("harmony2vec", "harmony embeddings on POP909 + music21 (shipped weights)"),
     "rave": ("audio", "RAVE-style audio codec on rendered corpora (no shipped weights)"),
     "hrnn": ("hrnn", "CM-HRNN melody over chords and its baselines on POP909 (shipped weights)"),
+    "themes": ("themes", "contrastive theme encoder on POP909 melody segments (shipped weights)"),
 }
 
 
