@@ -162,7 +162,8 @@ def test_train_tiny_saves_and_loads(segs, tmp_path, one_torch_thread):
     ({"eps": 0}, "eps"), ({"eps": -0.1}, "eps"), ({"eps": "wide"}, "eps"),
     ({"eps": 2.5}, "eps"), ({"min_samples": 0}, "min_samples"),
     ({"bar_ticks": [0, 10, 5]}, "bar_ticks"), ({"melody": "VIOLIN"}, "melody"),
-    ({"melody": 7}, "melody"), ({"melody": 1.5}, "melody"),
+    ({"melody": 7}, "melody"), ({"melody": 1.5}, "melody"), ({"meter": "4/3"}, "meter"),
+    ({"meter": "4/4", "bar_ticks": [0, 1920]}, "meter"),
 ])
 def test_bad_arguments_name_themselves(song, kwargs, name):
     with pytest.raises(ArgumentError) as e:
@@ -193,10 +194,12 @@ def test_cli(song, tmp_path, capsys):
     path = tmp_path / "song.mid"
     song.score.dump_midi(str(path))
     png = tmp_path / "t.png"
-    assert main(["find-themes", str(path), "--png", str(png)]) == 0
-    assert capsys.readouterr().out.startswith("theme: bars") and png.stat().st_size
-    assert main(["find-themes", str(path), "--json", "--eps", "0.1"]) == 0
-    assert '"theme_bars"' in capsys.readouterr().out
+    assert main(["find-themes", str(path), "--meter", "4/4", "--png", str(png)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("theme: bars") and png.stat().st_size and not out.err
+    assert main(["find-themes", str(path), "--json", "--eps", "0.1"]) == 0  # declares 1/4
+    out = capsys.readouterr()
+    assert '"theme_bars"' in out.out and out.err.startswith("warning:") and "4/4" in out.err
     assert main(["find-themes", str(tmp_path / "missing.mid")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "missing.mid" in err[0]

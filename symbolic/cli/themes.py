@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "cmd_find_themes",
            "train_command"]
@@ -20,6 +21,8 @@ def add_parsers(sub) -> None:
     p.add_argument("file", help="a MIDI (or other readable) file with a melody track")
     p.add_argument("--melody", default=None, help="melody track name or index (default: the "
                                                   "track named melody/lead/vocal...)")
+    p.add_argument("--meter", default=None, help="count bars in this meter (e.g. 4/4) instead "
+                                                 "of the declared one (POP909 files declare 1/4)")
     p.add_argument("--eps", type=float, default=None, help="DBSCAN radius (cosine distance)")
     p.add_argument("--min-samples", type=int, default=None, help="DBSCAN core size")
     p.add_argument("--png", default=None, help="write the cluster plot here")
@@ -38,7 +41,11 @@ def cmd_find_themes(args) -> int:
         else args.melody
     options = {k: v for k, v in (("eps", args.eps), ("min_samples", args.min_samples))
                if v is not None}
-    result = find_themes(io.load(args.file), melody=melody, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = find_themes(io.load(args.file), melody=melody, meter=args.meter, **options)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     if args.png:
         plot_themes(result, path=args.png, title=str(args.file))
     if args.json:

@@ -15,13 +15,16 @@ valid songs to choose one on, and the test songs' prompts are kept for the evalu
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import symusic
 
 from ... import checks
-from .segments import SEGMENT_BARS, MelodySegments, melody_segments
+from ...errors import ArgumentError
+from ...timeline import as_tick, implausible_meter, with_meter
+from .segments import SEGMENT_BARS, MelodySegments, melody_segments, melody_track
 
 __all__ = ["ThemeResult", "find_themes", "cluster_segments", "repeated_theme", "dbscan",
            "bars_of", "runs", "EPS", "MIN_SAMPLES", "MIN_NOTES"]
@@ -154,12 +157,14 @@ def repeated_theme(segments: MelodySegments, *, min_notes: int = MIN_NOTES) -> T
     return _result(segments, labels, {"baseline": "repetition", "min_notes": min_notes})
 
 
-def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, eps: float = EPS,
-                min_samples: int = MIN_SAMPLES, min_notes: int = MIN_NOTES,
+def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, meter=None,
+                eps: float = EPS, min_samples: int = MIN_SAMPLES, min_notes: int = MIN_NOTES,
                 model=None) -> ThemeResult:
     """The theme region of ``score``: its two-bar melody segments
     (:func:`~.segments.melody_segments`: ``melody`` a track name or index, default found by
-    name; ``bar_ticks`` bar-start ticks, default from the time signatures), embedded by
+    name; ``bar_ticks`` bar-start ticks, or ``meter`` such as ``"4/4"`` counted from tick 0,
+    default the declared time signatures, with a warning when they cannot be the music's, as
+    POP909's 1/4: :func:`symbolic.timeline.implausible_meter`), embedded by
     ``model`` (default the shipped theme encoder), clustered by DBSCAN (``eps``: cosine
     distance in (0, 2]; ``min_samples``; segments with fewer than ``min_notes`` notes left
     out), the largest cluster the theme's. Bad arguments raise
@@ -167,6 +172,9 @@ def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, eps: float
     checks.number("eps", eps, 0.0, 2.0, low_open=True)
     checks.integer("min_samples", min_samples, 1, 10_000)
     bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
+    score = as_tick(score)
+    melody_track(score, melody)  # a bad melody fails before any warning about the meter
+    score = _with_bars(score, bar_ticks, meter)
     segments = melody_segments(score, melody=melody, bar_ticks=bar_ticks)
     if model is None:
         from .model import load
@@ -174,3 +182,18 @@ def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, eps: float
     vectors = model.embed_tokens(segments.tokens)
     return cluster_segments(segments, vectors, eps=eps, min_samples=min_samples,
                             min_notes=min_notes)
+
+
+def _with_bars(score: symusic.Score, bar_ticks, meter) -> symusic.Score:
+    """``score`` with the user's ``meter`` in place of its signatures; else as it is, with a
+    warning when no ``bar_ticks`` are given and its declared meter cannot be the music's."""
+    if meter is not None:
+        if bar_ticks is not None:
+            raise ArgumentError("give the meter or the bar lines (bar_ticks), not both", "meter")
+        return with_meter(score, meter)
+    if bar_ticks is None:
+        msg = implausible_meter(score)
+        if msg:
+            warnings.warn(f"the score {msg}; bars are counted as declared: pass meter='4/4' "
+                          "(command line: --meter 4/4) if the music is in 4/4", stacklevel=3)
+    return score
