@@ -28,9 +28,14 @@ maps a name to a function of the signature ::
 ``target``: bool ``[B, K, L]`` (the generated cells, per track); ``pass_index`` in
 ``0 .. passes - 1``; returns bool ``[B, K, L]``, a subset of ``target``.
 
-**Continuous noise** (HDiT, next): its schedules (``get_sigmas_*``) and samplers
-(``sample_euler(model, x, sigmas, ...)``) go in a section of their own below, with the same
-habits.
+**Continuous noise** (HDiT): a schedule (:func:`karras_sigmas`) is a tensor of noise levels;
+samplers share the signature ::
+
+    sample_x(denoiser, x, sigmas, *, generator=None, callback=None, **extra) -> x0
+
+with ``denoiser(x, sigma, **extra) -> x0 estimate``; each is a loop over a *step* function
+(:data:`CONTINUOUS_STEPS`: Euler, Heun, DPM-Solver++(2M) SDE), and :func:`sample_inpaint` runs
+any step with RePaint's known-region replacement and resampling (section below).
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from ..errors import SymbolicError
 __all__ = ["unmask_schedule", "unmask_count", "categorical", "guided_log_probs", "confidence",
            "random", "noisy", "UNMASK_ORDERS", "unmask_order", "gibbs_fraction", "gibbs_mask",
            "gibbs_cells", "GIBBS_MASKS", "gibbs_masker", "GIBBS_BLOCK",
-           "MAX_GIBBS_PASSES"]
+           "MAX_GIBBS_PASSES", "karras_sigmas", "gaussian_like", "euler_step", "heun_step",
+           "dpmpp_2m_sde_step", "CONTINUOUS_STEPS", "continuous_step", "sample_euler",
+           "sample_heun", "sample_dpmpp_2m_sde", "sample_inpaint"]
 
 
 # ------------------------------------------------------------------------ masked diffusion
@@ -203,4 +210,160 @@ def gibbs_masker(name: str):
 
 
 # ------------------------------------------------------------------------ continuous noise
-# (HDiT's get_sigmas_* schedules and sample_euler-style samplers go here.)
+#
+# EDM's variance-exploding view (Karras et al. 2022): ``x_sigma = x0 + sigma * noise``, and a
+# *denoiser* ``denoiser(x, sigma, **extra) -> x0 estimate`` (``x`` ``[B, ...]``, ``sigma``
+# ``[B]``). A schedule is a float tensor of noise levels from high to low ending in 0. A
+# *step* function moves ``x`` from ``sigma`` to ``sigma_next``::
+#
+#     step(denoiser, x, sigma, sigma_next, state, *, generator, extra) -> (x_next, state)
+#
+# ``state`` is what a multistep method carries between steps (None at the first step). The
+# samplers (:func:`sample_euler`, :func:`sample_heun`, :func:`sample_dpmpp_2m_sde`) share one
+# signature, and :func:`sample_inpaint` runs any step with the known region re-noised after
+# each step (RePaint) and ``U`` resampling passes. Noise is drawn on the CPU from
+# ``generator`` and moved to ``x``'s device: a seed gives the same draws on every device.
+
+
+def karras_sigmas(n: int, sigma_min: float = 0.01, sigma_max: float = 160.0, rho: float = 7.0,
+                  device=None) -> torch.Tensor:
+    """EDM's schedule of ``n`` steps: float32 ``[n + 1]``, ``sigma_i = (sigma_max^(1/rho) +
+    i / (n - 1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho`` for ``i < n`` (``sigma_max`` to
+    ``sigma_min``; ``rho`` 7 spends more steps at low noise), then 0."""
+    n = max(1, int(n))
+    ramp = torch.linspace(0, 1, n, dtype=torch.float64)
+    lo, hi = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    sigmas = (hi + ramp * (lo - hi)) ** rho
+    if n == 1:
+        sigmas = torch.tensor([float(sigma_max)], dtype=torch.float64)
+    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+
+
+def gaussian_like(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """Standard normal noise shaped as ``x``, drawn on the CPU from ``generator``."""
+    return torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x)
+
+
+def _call(denoiser, x, sigma, extra):
+    return denoiser(x, sigma.to(x.dtype).expand(x.shape[0]), **extra)
+
+
+def euler_step(denoiser, x, sigma, sigma_next, state, *, generator=None, extra=None):
+    """One Euler step of the probability-flow ODE ``dx/dsigma = (x - D(x, sigma)) / sigma``."""
+    d = _call(denoiser, x, sigma, extra or {})
+    return x + (x - d) / sigma * (sigma_next - sigma), None
+
+
+def heun_step(denoiser, x, sigma, sigma_next, state, *, generator=None, extra=None):
+    """EDM's Heun step (Karras et al. 2022, Algorithm 1 without churn): an Euler step, then
+    the mean of the slopes at both ends (plain Euler into ``sigma_next`` = 0)."""
+    extra = extra or {}
+    slope = (x - _call(denoiser, x, sigma, extra)) / sigma
+    x_euler = x + slope * (sigma_next - sigma)
+    if float(sigma_next) == 0:
+        return x_euler, None
+    slope_next = (x_euler - _call(denoiser, x_euler, sigma_next, extra)) / sigma_next
+    return x + (slope + slope_next) / 2 * (sigma_next - sigma), None
+
+
+def dpmpp_2m_sde_step(denoiser, x, sigma, sigma_next, state, *, generator=None, extra=None):
+    """DPM-Solver++(2M) SDE (Lu et al. 2022), data prediction, written for ``alpha = 1``.
+
+    With ``lambda = -log sigma`` and ``h = log(sigma / sigma_next)``, the SDE's exact solution
+    over the step is ``x' = e^{-2h} x + 2 int_0^h e^{-2(h-u)} D(u) du + sigma_next
+    sqrt(1 - e^{-2h}) z``. Taking ``D`` constant gives the first-order step (the DDPM
+    posterior draw: mean ``r^2 x + (1 - r^2) D`` with ``r = sigma_next / sigma``); the second
+    order adds ``D``'s slope in ``lambda``, estimated from the previous step's denoised
+    estimate (``state``: ``(D_prev, h_prev)``), times ``int_0^h 2 e^{-2(h-u)} u du =
+    h - (1 - e^{-2h}) / 2``. The last step (``sigma_next`` = 0) returns ``D``."""
+    d = _call(denoiser, x, sigma, extra or {})
+    if float(sigma_next) == 0:
+        return d, None
+    h = torch.log(sigma / sigma_next)
+    decay = torch.exp(-2 * h)
+    x_next = decay * x + (1 - decay) * d
+    if state is not None:
+        d_prev, h_prev = state
+        x_next = x_next + (d - d_prev) / h_prev * (h - (1 - decay) / 2)
+    x_next = x_next + sigma_next * torch.sqrt(1 - decay) * gaussian_like(x, generator)
+    return x_next, (d, h)
+
+
+#: Step functions of the continuous-noise samplers by name (one signature, see above).
+CONTINUOUS_STEPS = {"euler": euler_step, "heun": heun_step, "dpmpp_2m_sde": dpmpp_2m_sde_step}
+
+
+def continuous_step(name: str):
+    """The step function called ``name`` (a key of :data:`CONTINUOUS_STEPS`)."""
+    if name not in CONTINUOUS_STEPS:
+        raise SymbolicError(f"must be one of {', '.join(CONTINUOUS_STEPS)}, got {name!r}",
+                            "sampler")
+    return CONTINUOUS_STEPS[name]
+
+
+def _run_steps(step, denoiser, x, sigmas, generator, callback, extra):
+    state = None
+    for i in range(len(sigmas) - 1):
+        x, state = step(denoiser, x, sigmas[i], sigmas[i + 1], state, generator=generator,
+                        extra=extra)
+        if callback is not None:
+            callback({"i": i, "x": x, "sigma": sigmas[i], "sigma_next": sigmas[i + 1]})
+    return x
+
+
+@torch.no_grad()
+def sample_euler(denoiser, x, sigmas, *, generator=None, callback=None, **extra):
+    """Euler's method over the schedule ``sigmas`` from ``x`` (noise at ``sigmas[0]``);
+    ``callback`` sees ``{i, x, sigma, sigma_next}`` after each step; ``extra`` goes to the
+    denoiser."""
+    return _run_steps(euler_step, denoiser, x, sigmas, generator, callback, extra)
+
+
+@torch.no_grad()
+def sample_heun(denoiser, x, sigmas, *, generator=None, callback=None, **extra):
+    """Heun's method (two denoiser calls per step but the last), as :func:`sample_euler`."""
+    return _run_steps(heun_step, denoiser, x, sigmas, generator, callback, extra)
+
+
+@torch.no_grad()
+def sample_dpmpp_2m_sde(denoiser, x, sigmas, *, generator=None, callback=None, **extra):
+    """DPM-Solver++(2M) SDE (:func:`dpmpp_2m_sde_step`), as :func:`sample_euler`; draws noise
+    from ``generator`` at every step."""
+    return _run_steps(dpmpp_2m_sde_step, denoiser, x, sigmas, generator, callback, extra)
+
+
+@torch.no_grad()
+def sample_inpaint(denoiser, x, sigmas, known, mask, *, sampler: str = "dpmpp_2m_sde",
+                   resample: int = 1, generator=None, callback=None, **extra):
+    """Fill ``mask`` (bool, broadcastable to ``x``; True: to generate) with the step
+    ``sampler`` (:data:`CONTINUOUS_STEPS`), keeping ``known`` (clean, shaped as ``x``)
+    elsewhere, after RePaint (Lugmayr et al. 2022):
+
+    - after every step the pixels outside the mask are replaced by ``known`` noised to the
+      step's ``sigma_next`` (fresh noise), so the generated region always sees a context at
+      its own noise level, and the result holds ``known`` exactly there;
+    - ``resample`` = U >= 1: a step is done U times; between two tries the result is noised
+      from ``sigma_next`` back to ``sigma`` (adding variance ``sigma^2 - sigma_next^2``), so
+      the region and its context can agree before going on. A multistep method's history
+      is dropped on a retry (its slope estimate would difference two independently noised
+      points and, measured on Gaussian data, inflate the variance several times over), so
+      a retry is a first-order step.
+
+    ``x``: the start (noise at ``sigmas[0]``; pixels outside the mask are replaced at once)."""
+    step = continuous_step(sampler)
+    keep = ~mask.bool()
+    known = known.to(x)
+    x = torch.where(keep, known + sigmas[0] * gaussian_like(x, generator), x)
+    state = None
+    for i in range(len(sigmas) - 1):
+        sigma, sigma_next = sigmas[i], sigmas[i + 1]
+        for u in range(max(1, int(resample))):
+            if u:
+                x = x + torch.sqrt(sigma ** 2 - sigma_next ** 2) * gaussian_like(x, generator)
+            out, new_state = step(denoiser, x, sigma, sigma_next, None if u else state,
+                                  generator=generator, extra=extra)
+            x = torch.where(keep, known + sigma_next * gaussian_like(x, generator), out)
+        state = new_state
+        if callback is not None:
+            callback({"i": i, "x": x, "sigma": sigma, "sigma_next": sigma_next})
+    return x
