@@ -7,7 +7,7 @@ import pytest
 import symusic
 import torch
 
-from symbolic.errors import ArgumentError
+from symbolic.errors import ArgumentError, InputTooLargeError
 from symbolic.models import themes
 from symbolic.models.themes import segments as seg_mod
 
@@ -171,7 +171,7 @@ def test_bad_arguments_name_themselves(song, kwargs, name):
     assert e.value.source == name
 
 
-def test_no_melody_and_too_short(song):
+def test_no_melody_too_short_too_long(song):
     score = symusic.Score(480)
     for name in ("PIANO", "BRIDGE"):
         t = symusic.Track(name)
@@ -183,6 +183,9 @@ def test_no_melody_and_too_short(song):
     with pytest.raises(ArgumentError) as e:
         themes.find_themes(score, melody="PIANO")  # a single bar
     assert e.value.source == "score" and "too short" in str(e.value)
+    score.tracks[0].notes.append(symusic.Note(10_000_000, 480, 60, 80))  # 5,209 bars
+    with pytest.raises(InputTooLargeError):
+        themes.find_themes(score, melody="PIANO", meter="4/4")
     with pytest.raises(ArgumentError) as e:
         themes.Settings(kernel=4)
     assert e.value.source == "kernel"

@@ -131,7 +131,7 @@ def cluster_segments(segments: MelodySegments, vectors: np.ndarray, *, eps: floa
     keep = np.flatnonzero(segments.note_counts() >= min_notes)
     labels = np.full(len(segments), -1, dtype=np.int64)
     if len(keep):
-        v = np.asarray(vectors, dtype=np.float64)[keep]
+        v = np.asarray(vectors, dtype=np.float32)[keep]
         labels[keep] = dbscan(1.0 - v @ v.T, eps, min_samples)
     settings = {"eps": eps, "min_samples": min_samples, "min_notes": min_notes}
     return _result(segments, labels, settings)

@@ -9,8 +9,8 @@ segment is :data:`SEGMENT_STEPS` = 32 steps. The melody's notes are quantized to
 onset to the nearest step, duration to at least one step; a note is in the segment whose span
 holds its onset, and is cut at the segment's end. Overlapping melody notes are made
 monophonic (a note ends where the next one starts; of several onsets on one step the highest
-pitch is kept). What is lost: timing finer than the step, velocity, notes after the last bar
-line, notes of chords in the melody track but the top one.
+pitch is kept). What is lost: timing finer than the step, velocity, notes before the first
+or after the last bar line, notes of chords in the melody track but the top one.
 
 **Notes of a segment**: a ``[n, 3]`` int64 array of ``(onset step, duration steps, MIDI
 pitch)`` rows sorted by onset (:class:`MelodySegments`), what the augmentations work on.
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import symusic
 
-from ...errors import ArgumentError
+from ...checks import MAX_BARS
+from ...errors import ArgumentError, InputTooLargeError
 from ...timeline import as_tick, bar_lines, meter_changes
 from ...tracks import find_part, parts_for
 
@@ -164,7 +165,8 @@ def melody_segments(score: symusic.Score, *, melody=None, bar_ticks=None,
     notes and feature. ``melody``: track index or name (default: found by name,
     :func:`melody_track`); ``bar_ticks``: bar-start ticks (default: from the time
     signatures). :class:`ArgumentError` when there is no melody or fewer than ``min_bars``
-    bars."""
+    bars; :class:`~symbolic.errors.InputTooLargeError` over :data:`symbolic.checks.MAX_BARS`
+    bars (a file can declare days of silence in a few bytes)."""
     score = as_tick(score)
     track = melody_track(score, melody)
     bars = song_bars(score, bar_ticks)
@@ -172,6 +174,9 @@ def melody_segments(score: symusic.Score, *, melody=None, bar_ticks=None,
     if n_bars < max(min_bars, SEGMENT_BARS):
         raise ArgumentError(f"too short: {n_bars} bar(s), needs at least "
                             f"{max(min_bars, SEGMENT_BARS)}", "score")
+    if n_bars > MAX_BARS:  # clustering compares every segment with every other
+        raise InputTooLargeError(f"{n_bars} bars, over the limit of {MAX_BARS} "
+                                 "(symbolic.checks.MAX_BARS)", "score")
     notes = _step_notes(track, bars)
     starts = np.arange(n_bars - SEGMENT_BARS + 1) * STEPS_PER_BAR
     lo = np.searchsorted(notes[:, 0], starts)
