@@ -140,6 +140,9 @@ def test_plot_and_json(segs, tmp_path, one_torch_thread):
     result = themes.cluster_segments(segs, themes.load(device="cpu").embed_tokens(segs.tokens))
     assert result.theme is not None and result.theme_bars
     assert len(result.clusters[result.theme]) == max(len(c) for c in result.clusters)
+    with pytest.raises(ArgumentError) as e:
+        themes.cluster_segments(segs, np.zeros((3, 64)))
+    assert e.value.source == "vectors"
     d = result.to_dict()
     assert d["theme_bars"] == result.theme_bars and len(d["clusters"]) == len(result.clusters)
     out = tmp_path / "themes.png"
@@ -206,6 +209,9 @@ def test_cli(song, tmp_path, capsys):
     assert main(["find-themes", str(tmp_path / "missing.mid")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "missing.mid" in err[0]
+    assert main(["find-themes", str(path), "--model", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "nowhere" in err[0]
     assert main(["find-themes", str(path), "--eps", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "eps" in err[0]

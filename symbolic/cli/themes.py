@@ -25,6 +25,8 @@ def add_parsers(sub) -> None:
                                                  "of the declared one (POP909 files declare 1/4)")
     p.add_argument("--eps", type=float, default=None, help="DBSCAN radius (cosine distance)")
     p.add_argument("--min-samples", type=int, default=None, help="DBSCAN core size")
+    p.add_argument("--model", default=None, help="encoder folder or name (default: the "
+                                                 "shipped theme-encoder)")
     p.add_argument("--png", default=None, help="write the cluster plot here")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_find_themes)
@@ -43,7 +45,8 @@ def cmd_find_themes(args) -> int:
                if v is not None}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = find_themes(io.load(args.file), melody=melody, meter=args.meter, **options)
+        result = find_themes(io.load(args.file), melody=melody, meter=args.meter,
+                             model=args.model, **options)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.png:

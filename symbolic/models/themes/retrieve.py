@@ -24,6 +24,7 @@ import symusic
 from ... import checks
 from ...errors import ArgumentError
 from ...timeline import as_tick, implausible_meter, with_meter
+from .model import ThemeEncoder, load
 from .segments import SEGMENT_BARS, MelodySegments, melody_segments, melody_track
 
 __all__ = ["ThemeResult", "find_themes", "cluster_segments", "repeated_theme", "dbscan",
@@ -130,8 +131,12 @@ def cluster_segments(segments: MelodySegments, vectors: np.ndarray, *, eps: floa
     min_notes = checks.integer("min_notes", min_notes, 1, 32)
     keep = np.flatnonzero(segments.note_counts() >= min_notes)
     labels = np.full(len(segments), -1, dtype=np.int64)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(segments):
+        raise ArgumentError(f"must be one row per segment ({len(segments)}), got shape "
+                            f"{vectors.shape}", "vectors")
     if len(keep):
-        v = np.asarray(vectors, dtype=np.float32)[keep]
+        v = vectors[keep]
         labels[keep] = dbscan(1.0 - v @ v.T, eps, min_samples)
     settings = {"eps": eps, "min_samples": min_samples, "min_notes": min_notes}
     return _result(segments, labels, settings)
@@ -165,7 +170,8 @@ def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, meter=None
     name; ``bar_ticks`` bar-start ticks, or ``meter`` such as ``"4/4"`` counted from tick 0,
     default the declared time signatures, with a warning when they cannot be the music's, as
     POP909's 1/4: :func:`symbolic.timeline.implausible_meter`), embedded by
-    ``model`` (default the shipped theme encoder), clustered by DBSCAN (``eps``: cosine
+    ``model`` (a :class:`~.model.ThemeEncoder`, or what :func:`~.model.load` takes: default the
+    shipped theme encoder), clustered by DBSCAN (``eps``: cosine
     distance in (0, 2]; ``min_samples``; segments with fewer than ``min_notes`` notes left
     out), the largest cluster the theme's. Bad arguments raise
     :class:`~symbolic.errors.ArgumentError` naming them, before any model loads."""
@@ -176,9 +182,8 @@ def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, meter=None
     melody_track(score, melody)  # a bad melody fails before any warning about the meter
     score = _with_bars(score, bar_ticks, meter)
     segments = melody_segments(score, melody=melody, bar_ticks=bar_ticks)
-    if model is None:
-        from .model import load
-        model = load()
+    if not isinstance(model, ThemeEncoder):
+        model = load(model)
     vectors = model.embed_tokens(segments.tokens)
     return cluster_segments(segments, vectors, eps=eps, min_samples=min_samples,
                             min_notes=min_notes)
