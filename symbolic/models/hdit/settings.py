@@ -1,4 +1,4 @@
-"""HDiT's settings: the model sizes in one visible place. :class:`Settings` defaults to a
+"""HDiT's settings: the model sizes and the training recipe in one visible place. :class:`Settings` defaults to a
 CPU-sized model for 128-pitch x 128-step crops; :meth:`Settings.pictures_of_midi` is the size
 Pictures of MIDI published (256 x 256 folded images, about 22M parameters). A model records its
 settings in ``config.json``."""
@@ -26,6 +26,13 @@ class Settings:
     mask). ``image_size``: ``[height, width]`` in pixels the model is trained on (each side a
     multiple of ``patch * 2 ** (levels - 1)``). ``chord_dim``: size of the conditioning vector
     (chords of the window, e.g. a 12-bin pitch-class profile; 0: no conditioning input).
+
+    Training (:func:`symbolic.models.hdit.train.train`, Pictures of MIDI's recipe): ``steps``
+    of AdamW (``lr``, betas (0.9, 0.95), ``weight_decay``; constant after a warm-up of
+    ``min(500, steps // 10)``), ``batch`` windows per step, an EMA of the weights with decay
+    ``ema_decay`` (warmed up as ``min(ema_decay, (1 + n) / (10 + n))`` after ``n`` updates;
+    the EMA is what is saved), ``seed``, ``eval_every`` / ``checkpoint_every`` steps,
+    ``threads`` (torch CPU threads; None: torch's default).
     """
 
     widths: list = field(default_factory=lambda: [64, 128])
@@ -40,6 +47,15 @@ class Settings:
     channels: int = 3
     image_size: list = field(default_factory=lambda: [128, 128])
     chord_dim: int = 12
+    batch: int = 8
+    steps: int = 20000
+    threads: int | None = 1
+    lr: float = 5e-4
+    weight_decay: float = 1e-3
+    ema_decay: float = 0.999
+    seed: int = 0
+    eval_every: int = 500
+    checkpoint_every: int = 250
 
     @classmethod
     def pictures_of_midi(cls, **changes) -> "Settings":
@@ -59,7 +75,14 @@ class Settings:
         checks.integer_fields(self, {"head_dim": (2, 1024), "kernel": (1, 255),
                                      "ff_ratio": (1, 64), "patch": (1, 64),
                                      "mapping_width": (1, 8192), "mapping_depth": (0, 64),
-                                     "channels": (1, 64), "chord_dim": (0, 4096)})
+                                     "channels": (1, 64), "chord_dim": (0, 4096),
+                                     "steps": (1, None), "batch": (1, 4096), "seed": (0, None),
+                                     "eval_every": (1, None), "checkpoint_every": (1, None)})
+        self.lr = checks.number("lr", self.lr, 0.0, 10.0, low_open=True)
+        self.weight_decay = checks.number("weight_decay", self.weight_decay, 0.0, 10.0)
+        self.ema_decay = checks.number("ema_decay", self.ema_decay, 0.0, 1.0)
+        if self.threads is not None:
+            self.threads = checks.integer("threads", self.threads, 1, 4096)
         self.widths = _int_list("widths", self.widths, 1, 8192)
         self.depths = _int_list("depths", self.depths, 1, 256)
         self.image_size = _int_list("image_size", self.image_size, 1, 1 << 14)
