@@ -22,7 +22,7 @@ from .errors import SymbolicError
 from .io import load, save
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "describe", "infill", "compose", "harmonize", "melodize",
+__all__ = ["load", "save", "describe", "infill", "inpaint", "compose", "harmonize", "melodize",
            "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
@@ -43,6 +43,14 @@ def infill(score, tracks=None, bars=None, **kwargs):
     from .models.getdiff import infill as _infill
 
     return _infill(score, tracks, bars, **kwargs)
+
+
+def inpaint(score_or_image, mask=None, **kwargs):
+    """Fill a region of a piece's piano roll with HDiT and keep every other pixel; returns
+    ``(score, image)`` (see :func:`symbolic.models.hdit.inpaint`)."""
+    from .models.hdit import inpaint as _inpaint
+
+    return _inpaint(score_or_image, mask, **kwargs)
 
 
 def compose(chords, bars=None, tracks=None, **kwargs):

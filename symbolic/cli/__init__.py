@@ -26,6 +26,10 @@
                                           the theme region of a song (recurring two-bar
                                           melody segments, clustered)
     symbolic train themes --out DIR       train the theme encoder on POP909
+    symbolic inpaint IN --bars 9-12 --pitches 60-84 -o OUT.mid [--png P] [--mask M.png]
+                                          fill a region of the piano roll with HDiT (a
+                                          trained --model), keep every other note
+    symbolic train hdit --out DIR         train HDiT inpainting on POP909 piano rolls
     symbolic voice-leading FILE [--json]  parallel fifths/octaves, crossings, spacing and
                                           ranges of a four-part score, by bar and beat
 
@@ -90,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--tune", default=None, help="ABC tune: index or title")
     info.set_defaults(func=_cmd_info)
 
-    from . import audio, generate, harmony2vec, hrnn, themes, tokenize, train, voiceleading
+    from . import (audio, generate, harmony2vec, hrnn, inpaint, themes, tokenize, train,
+                   voiceleading)
     from .generate import DEMO_CHORDS, cmd_demo
 
     demo = sub.add_parser("demo", help="compose from chords, infill a track, write MIDI + PNG")
@@ -117,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_parsers(sub)
     hrnn.add_parsers(sub)
     themes.add_parsers(sub)
+    inpaint.add_parsers(sub)
     voiceleading.add_parsers(sub)
     return p
 

@@ -24,9 +24,12 @@ and unconditional generation is the case of a full mask.
 
 The family's parts, in reading order: :mod:`.settings` (:class:`Settings`, the default
 CPU-sized model and :meth:`Settings.pictures_of_midi`, the published 22M-parameter size),
-:mod:`.model`, :mod:`.edm`. To come: ``train.py`` (``train(settings)`` over the shared loop,
-with masks drawn per window) and ``generate.py`` (sampling with the shared samplers, inpainting
-of bars and pitch ranges), then shipped weights and ``symbolic train hdit``.
+:mod:`.model` (and :func:`load`), :mod:`.edm`, then training: :mod:`.corpus` (POP909 songs
+as piano-roll note tables, windows, chord vectors), :mod:`.masks` (the training masks),
+:mod:`.train` (:func:`train` over the shared loop, with an EMA; ``symbolic train hdit``), and
+inpainting: :mod:`.generate` (:func:`inpaint` with the shared samplers of
+:mod:`symbolic.models.sampling`; ``symbolic inpaint``). No weights ship yet
+(``symbolic/pretrained/hdit-pop909``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,17 @@ from .edm import (
     SIGMA_DATA, SIGMA_MAX, SIGMA_MIN, denoise, edm_loss, loss_weight, noise_conditioning,
     scalings, training_sigmas,
 )
-from .model import HDiT, images_to_tensor, tensor_to_images
+from .model import HDiT, images_to_tensor, load, tensor_to_images
 from .settings import Settings
 
-__all__ = ["HDiT", "Settings", "denoise", "edm_loss", "training_sigmas", "loss_weight",
+
+def inpaint(score_or_image, mask=None, **kwargs):
+    """Fill a region of a piano roll (see :func:`.generate.inpaint`; the sampling modules load
+    on first use)."""
+    from .generate import inpaint as _inpaint
+
+    return _inpaint(score_or_image, mask, **kwargs)
+
+__all__ = ["HDiT", "Settings", "load", "inpaint", "denoise", "edm_loss", "training_sigmas", "loss_weight",
            "scalings", "noise_conditioning", "images_to_tensor", "tensor_to_images",
            "SIGMA_DATA", "SIGMA_MIN", "SIGMA_MAX"]

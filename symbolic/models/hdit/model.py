@@ -14,13 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import HubModel
+from .. import PRETRAINED_ROOT, HubModel, load_pretrained
+from ...errors import DataNotFoundError
 from ..layers import RotaryEmbedding, apply_rotary, attention, neighborhood_attention
 from .edm import noise_conditioning
 from .settings import Settings
 
-__all__ = ["HDiT", "images_to_tensor", "tensor_to_images", "ROTARY_BASE", "SCALE_INIT",
-           "SCALE_MAX"]
+__all__ = ["HDiT", "load", "images_to_tensor", "tensor_to_images", "ROTARY_BASE",
+           "SCALE_INIT", "SCALE_MAX", "DEFAULT_NAME"]
+
+#: Folder name of the shipped weights under ``symbolic/pretrained/`` (not trained yet).
+DEFAULT_NAME = "hdit-pop909"
 
 #: Rotary base of the axial positions: frequencies from 1 to about 1/50 per token, wavelengths
 #: of 6 to 350 tokens, which suits grids of 16 to 64 tokens (base 10000 wastes half the
@@ -311,6 +315,19 @@ class HDiT(nn.Module, HubModel):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def load(name_or_path=None, device: str = "auto") -> HDiT:
+    """The shipped model (:data:`DEFAULT_NAME`, POP909), or ``name_or_path`` (a shipped name,
+    a folder, a Hub id), on ``device`` (see :func:`symbolic.models.load_pretrained`). No
+    weights ship yet: without ``name_or_path`` this raises
+    :class:`~symbolic.errors.DataNotFoundError` saying how to train some."""
+    shipped = PRETRAINED_ROOT / DEFAULT_NAME / "model.safetensors"
+    if name_or_path is None and not shipped.is_file():
+        raise DataNotFoundError("no shipped HDiT weights yet: train a model with 'symbolic "
+                                "train hdit --out DIR' and pass it as model=DIR (--model DIR)",
+                                PRETRAINED_ROOT / DEFAULT_NAME)
+    return load_pretrained(HDiT, DEFAULT_NAME, name_or_path, device)
 
 
 # =============================================================================================
