@@ -3,8 +3,6 @@ training masks, batches, the EMA, and a tiny training run that checkpoints, resu
 same weights as a run that never stopped, and saves a loadable model."""
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +105,11 @@ def test_ema_follows_the_weights():
     assert int(trainee.updates) == 1 and not any(p.requires_grad for p in trainee.ema.parameters())
     trainee.train()
     assert trainee.net.training and not trainee.ema.training
+    batch = {"x": torch.rand(2, 3, 128, 64) * 2 - 1, "mask": torch.ones(2, 1, 128, 64, dtype=bool),
+             "cond": torch.zeros(2, 12), "seed": 7}
+    trainee.eval()  # the held-out loss: the EMA's, the same draws every time, no update
+    assert hdit_loss(trainee, batch).item() == hdit_loss(trainee, batch).item()
+    assert int(trainee.updates) == 1
 
 
 def test_train_checkpoints_resumes_and_saves(pop909_root, tmp_path):

@@ -178,7 +178,8 @@ def test_inpaint_changes_no_note_outside_the_mask(pop909, tiny_model, how):
     ran_in = {(int(p), int(a)) for p, a, b, v in notes if mask[127 - p, a:b].any()}
     for p, a, b, v in _outside(after, mask) - before:
         assert (p, a) in ran_in and mask[127 - p, b]
-    assert isinstance(score, symusic.Score) and score.ticks_per_quarter == roll.meta.ticks_per_quarter
+    assert isinstance(score, symusic.Score)
+    assert score.ticks_per_quarter == roll.meta.ticks_per_quarter
 
 
 def test_inpaint_repeats_with_a_seed_and_ranks_candidates(pop909, tiny_model):

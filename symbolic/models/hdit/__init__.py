@@ -49,6 +49,6 @@ def inpaint(score_or_image, mask=None, **kwargs):
 
     return _inpaint(score_or_image, mask, **kwargs)
 
-__all__ = ["HDiT", "Settings", "load", "inpaint", "denoise", "edm_loss", "training_sigmas", "loss_weight",
-           "scalings", "noise_conditioning", "images_to_tensor", "tensor_to_images",
+__all__ = ["HDiT", "Settings", "load", "inpaint", "denoise", "edm_loss", "training_sigmas",
+           "loss_weight", "scalings", "noise_conditioning", "images_to_tensor", "tensor_to_images",
            "SIGMA_DATA", "SIGMA_MIN", "SIGMA_MAX"]

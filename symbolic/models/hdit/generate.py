@@ -206,20 +206,30 @@ def _target_fill(original: np.ndarray, mask: np.ndarray) -> float:
     return float(((original[..., 1] > 0) & around).sum() / around.sum())
 
 
-def _window_chords(chords, roll: PianoRoll, start: int, steps: int):
-    """The conditioning vector of one window: zeros (None), a given 12-vector, or ('auto') the
-    pitch-class share of the chords recognized in the input score over the window."""
-    if chords is None:
-        return np.zeros(12, np.float32)
+def _step_chords(chords, roll: PianoRoll):
+    """What the windows' conditioning comes from: None (no chords), a 12-vector (every
+    window), or for 'auto' the chord recognized in the input score at every step (12-bit
+    pitch-class masks, int64 ``[W]``; :func:`symbolic.harmony.recognize_chords`, per beat).
+    The model was trained on POP909's annotated chords; recognized ones stand in for them."""
     if not isinstance(chords, str):
         return chords
     from ...harmony import recognize_chords
 
     seq = recognize_chords(decode(roll))
-    ticks = roll.grid.step_ticks()[start:start + steps]
-    index = seq.index_at(ticks)
-    masks = np.array([seq.chords[i].mask if i >= 0 else 0 for i in index], np.int64)
-    bits = (masks[:, None] >> np.arange(12)[None, :]) & 1
+    index = seq.index_at(roll.grid.step_ticks()[:-1])
+    masks = np.array([c.mask for c in seq.chords] + [0], np.int64)
+    return masks[index]  # index -1 (no span): the appended 0
+
+
+def _window_chords(chords, start: int, steps: int) -> np.ndarray:
+    """The conditioning vector of the window of ``steps`` steps from ``start``: zeros, the
+    given vector, or the share of the window's steps on which each pitch class is in the
+    recognized chord (as :func:`~.corpus.chord_vector` from annotations in training)."""
+    if chords is None:
+        return np.zeros(12, np.float32)
+    if chords.dtype != np.int64:
+        return chords
+    bits = (chords[start:start + steps, None] >> np.arange(12)[None, :]) & 1
     return (bits.sum(0) / steps).astype(np.float32)
 
 
@@ -295,13 +305,14 @@ def inpaint(score_or_image, mask=None, *, bars=None, pitches=None, mask_png=None
     net = model.to(dev).eval() if isinstance(model, HDiT) else load(model, device=str(dev))
     width, folded = window_layout(net.settings)
     generator = torch.Generator().manual_seed(int(seed))
+    chords = _step_chords(chords, roll)
     image, todo = roll.image.copy(), region.copy()
     for start in window_starts(region.any(0), width):
         cols = slice(start, start + width)
         m = todo[:, cols]
         if not m.any():
             continue
-        found = _sample_window(net, image[:, cols], m, _window_chords(chords, roll, start, width),
+        found = _sample_window(net, image[:, cols], m, _window_chords(chords, start, width),
                                folded=folded, steps=steps, sampler=sampler, resample=resample,
                                candidates=candidates, generator=generator, device=dev)
         found = clean_region(found, image[None, :, cols], m)

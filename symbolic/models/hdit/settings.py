@@ -1,7 +1,7 @@
-"""HDiT's settings: the model sizes and the training recipe in one visible place. :class:`Settings` defaults to a
-CPU-sized model for 128-pitch x 128-step crops; :meth:`Settings.pictures_of_midi` is the size
-Pictures of MIDI published (256 x 256 folded images, about 22M parameters). A model records its
-settings in ``config.json``."""
+"""HDiT's settings: the model sizes and the training recipe in one visible place.
+:class:`Settings` defaults to a CPU-sized model for 128-pitch x 128-step crops;
+:meth:`Settings.pictures_of_midi` is the size Pictures of MIDI published (256 x 256 folded
+images, about 22M parameters). A model records its settings in ``config.json``."""
 
 from __future__ import annotations
 
