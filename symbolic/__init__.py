@@ -9,6 +9,8 @@ The short public API::
     out = symbolic.infill(score, tracks=["piano"], bars=(9, 16))   # GETDiff, shipped weights
     song = symbolic.compose(chords="C G Am F | F G C C", bars=16)
     tune = symbolic.melodize("C G Am F | F G C C", bars=16)   # CM-HRNN melody over chords
+    satb = symbolic.harmonize("hymn.musicxml")   # alto, tenor, bass under a melody (chorale GETDiff)
+    themes = symbolic.find_themes(symbolic.data.pop909.Pop909().song(880))   # theme bars
 
 Music is always a ``symusic.Score``; submodules (``symbolic.convert``, ``symbolic.harmony``,
 ``symbolic.metrics``, ``symbolic.data``) import on first use.
@@ -22,8 +24,8 @@ from .errors import SymbolicError
 from .io import load, save
 
 __version__ = "0.1.0"
-__all__ = ["load", "save", "describe", "infill", "inpaint", "compose", "harmonize", "melodize",
-           "SymbolicError", "__version__"]
+__all__ = ["load", "save", "describe", "infill", "inpaint", "compose", "harmonize",
+           "find_themes", "melodize", "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
@@ -66,6 +68,14 @@ def harmonize(melody, style="chorale", **kwargs):
     from .models.getdiff import harmonize as _harmonize
 
     return _harmonize(melody, style, **kwargs)
+
+
+def find_themes(score, **kwargs):
+    """A song's theme: its melody's two-bar segments clustered by a contrastive encoder, the
+    largest cluster's bars (see :func:`symbolic.models.themes.find_themes`)."""
+    from .models.themes import find_themes as _find_themes
+
+    return _find_themes(score, **kwargs)
 
 
 def melodize(chords, bars=None, **kwargs):
