@@ -38,7 +38,8 @@ from .errors import (
 from .limits import Limits, check_score
 from .timeline import as_tick
 
-__all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS"]
+__all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS",
+           "score_with_bars"]
 
 FORMATS = {
     "midi": (".mid", ".midi", ".smf", ".kar", ".rmi"),
@@ -446,3 +447,17 @@ def _save_abc(score: symusic.Score, path: Path) -> None:
     text = path.read_text(encoding="utf-8", errors="replace")
     path.write_text(re.sub(r"^T: from .*$", f"T: {path.stem}", text, count=1, flags=re.M),
                     encoding="utf-8")
+
+
+def score_with_bars(score, bar_ticks=None, name: str = "score"):
+    """(tick-time Score, bar_ticks) from a Score, a POP909 song (its annotated bars, unless
+    ``bar_ticks`` is given) or anything :func:`load` reads, within
+    :data:`symbolic.limits.DEFAULT` (a Score built in code is checked like a loaded file):
+    what the generators (infill, find_themes) take as their input piece."""
+    bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
+    if hasattr(score, "bar_ticks") and isinstance(getattr(score, "score", None), symusic.Score):
+        bar_ticks = score.bar_ticks() if bar_ticks is None else bar_ticks
+        score = score.score
+    if isinstance(score, symusic.Score):
+        return check_score(as_tick(score), name), bar_ticks
+    return as_tick(load(score)), bar_ticks

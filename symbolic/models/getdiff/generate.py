@@ -55,6 +55,7 @@ import torch
 from ... import checks
 from ... import tracks as trk
 from ...errors import ArgumentError, ChordLabelError, TrackMappingError
+from ...io import score_with_bars
 from ...representations import grid as gr
 from ...timeline import MetricGrid, bar_windows
 from ..sampling import MAX_GIBBS_PASSES
@@ -399,23 +400,6 @@ def _prepare(score, model, mapping, chords, mg):
     return gr.encode(view, vocab=vocab, grid=mg, chords=_chords(chords, score, mg, has_markers))
 
 
-def _score_in(score, bar_ticks=None):
-    """(tick-time Score, bar_ticks) from a Score, a POP909 song (its annotated bars) or anything
-    :func:`symbolic.load` reads, within :data:`symbolic.limits.DEFAULT` (a Score built in code
-    is checked like a loaded file)."""
-    from ...io import load
-    from ...limits import check_score
-    from ...timeline import as_tick
-
-    bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
-    if hasattr(score, "bar_ticks") and isinstance(getattr(score, "score", None), symusic.Score):
-        bar_ticks = score.bar_ticks() if bar_ticks is None else bar_ticks
-        score = score.score
-    if isinstance(score, symusic.Score):
-        return check_score(as_tick(score), "score"), bar_ticks
-    return as_tick(load(score)), bar_ticks
-
-
 def score_marks(score: symusic.Score, mg: MetricGrid) -> np.ndarray | None:
     """Column marks of ``score`` on ``mg`` for a model with ``column_marks``: MARK_FERMATA at
     the column of every ``"fermata"`` marker (as :func:`symbolic.data.music21_corpus.load_chorale`
@@ -555,7 +539,7 @@ def infill(score, tracks=None, bars=None, *, regions=None, chords=DEFAULT_CHORDS
     """
     check_sampling(steps, temperature, top_p, guidance, seed, resample)
     n = 1 if candidates is None else checks.integer("candidates", candidates, 1, 64)
-    score, bar_ticks = _score_in(score, bar_ticks)
+    score, bar_ticks = score_with_bars(score, bar_ticks)
     bar_ticks = _bars_of(score, bar_ticks, meter)
     model = resolve_model(model, device)
     mg = MetricGrid.from_score(score, resolution=model.config["resolution"], bar_ticks=bar_ticks)

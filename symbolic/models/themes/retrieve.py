@@ -23,7 +23,8 @@ import symusic
 
 from ... import checks
 from ...errors import ArgumentError
-from ...timeline import as_tick, implausible_meter, with_meter
+from ...io import score_with_bars
+from ...timeline import implausible_meter, with_meter
 from .model import ThemeEncoder, load
 from .segments import SEGMENT_BARS, MelodySegments, melody_segments, melody_track
 
@@ -169,7 +170,8 @@ def repeated_theme(segments: MelodySegments, *, min_notes: int = MIN_NOTES) -> T
 def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, meter=None,
                 eps: float = EPS, min_samples: int = MIN_SAMPLES, min_notes: int = MIN_NOTES,
                 model=None) -> ThemeResult:
-    """The theme region of ``score``: its two-bar melody segments
+    """The theme region of ``score`` (a Score, a POP909 song with its annotated bars, or
+    anything :func:`symbolic.load` reads): its two-bar melody segments
     (:func:`~.segments.melody_segments`: ``melody`` a track name or index, default found by
     name; ``bar_ticks`` bar-start ticks, or ``meter`` such as ``"4/4"`` counted from tick 0,
     default the declared time signatures, with a warning when they cannot be the music's, as
@@ -181,8 +183,7 @@ def find_themes(score: symusic.Score, *, melody=None, bar_ticks=None, meter=None
     :class:`~symbolic.errors.ArgumentError` naming them, before any model loads."""
     checks.number("eps", eps, 0.0, 2.0, low_open=True)
     checks.integer("min_samples", min_samples, 1, 10_000)
-    bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
-    score = as_tick(score)
+    score, bar_ticks = score_with_bars(score, bar_ticks)
     melody_track(score, melody)  # a bad melody fails before any warning about the meter
     score = _with_bars(score, bar_ticks, meter)
     segments = melody_segments(score, melody=melody, bar_ticks=bar_ticks)
