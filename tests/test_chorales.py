@@ -182,19 +182,23 @@ def test_marks_change_the_chorale_model_and_training_batches(chorale):
     assert "marks" not in nb  # a corpus without marks draws the same batches as before
 
 
-def test_a_hymn_tune_in_half_notes_is_harmonized_in_its_own_pulse():
+def test_a_hymn_tune_in_half_notes_is_read_in_its_own_pulse_and_held():
     tune = "corpus:essenFolksong/altdeu10"  # 4/2, the melody moves in half notes
     src = symbolic.load(tune)
     assert melody_pulse(src.tracks[0], src.ticks_per_quarter) == 2.0
-    out = symbolic.harmonize(tune, seed=0, steps=4)
+    out = symbolic.harmonize(tune, seed=0, steps=4, hold=False)
     assert out.ticks_per_quarter == src.ticks_per_quarter
     assert notes(out.tracks[0]) == notes(src.tracks[0])
-    as_written = symbolic.harmonize(tune, seed=0, steps=4, pulse=1)  # the tune's halves as halves
-    # read in its own pulse, the inner voices hold their notes (Bach's rest 0% of the time)
-    assert np.mean([silent_share(t) for t in out.tracks[1:]]) < \
-        np.mean([silent_share(t) for t in as_written.tracks[1:]])
+    as_written = symbolic.harmonize(tune, seed=0, steps=4, pulse=1, hold=False)
+    assert notes(as_written.tracks[0]) == notes(src.tracks[0])
+    assert any(notes(a) != notes(b) for a, b in zip(out.tracks[1:], as_written.tracks[1:]))
     with pytest.raises(ArgumentError, match="pulse"):
         symbolic.harmonize(tune, pulse=0)
+    held = symbolic.harmonize(tune, seed=0, steps=4)  # the default holds every written note
+    assert all(silent_share(t) == 0.0 for t in held.tracks[1:])
+    assert notes(held.tracks[0]) == notes(src.tracks[0])
+    with pytest.raises(ArgumentError, match="hold"):
+        symbolic.harmonize(tune, hold="yes")
 
 
 def test_harmonize_band_style_writes_bass_and_piano(chorale):

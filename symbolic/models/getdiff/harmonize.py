@@ -36,7 +36,7 @@ from ...timeline import MetricGrid
 from .generate import DEFAULT_CHORDS, check_sampling, infill, resolve_model
 
 __all__ = ["harmonize", "STYLES", "Style", "read_melody", "Melody", "piano_reduction",
-           "melody_pulse", "PULSES"]
+           "melody_pulse", "PULSES", "legato"]
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,27 @@ def _reread(score: symusic.Score, pulse: float, bars) -> tuple[symusic.Score, np
     return out, bars
 
 
+def legato(track, bar_ticks) -> None:
+    """Hold each note of ``track`` (in place) until the track's next onset when the rest between
+    them is no longer than the bar the note starts in (``bar_ticks``: bar starts plus the end): a
+    written voice sings through, as chorale voices do, instead of resting between notes the
+    model drew with short durations. Chords (notes starting together) move together."""
+    n = track.notes.numpy()
+    if len(n["time"]) < 2:
+        return
+    onsets = np.unique(n["time"])
+    nxt = onsets[np.minimum(np.searchsorted(onsets, n["time"], side="right"), len(onsets) - 1)]
+    bar = np.clip(np.searchsorted(bar_ticks, n["time"], side="right") - 1, 0, len(bar_ticks) - 2)
+    bar_len = np.diff(bar_ticks)[bar]
+    gap = nxt - n["time"]
+    rest = gap - n["duration"]
+    hold = (nxt > n["time"]) & (rest > 0) & (rest <= bar_len)
+    dur = np.where(hold, gap, n["duration"]).astype(n["duration"].dtype)
+    track.notes = symusic.core.NoteTickList.from_numpy(n["time"], dur, n["pitch"], n["velocity"])
+
+
 def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=None,
-              bar_ticks=None, density="pace", pulse="auto",
+              bar_ticks=None, density="pace", pulse="auto", hold: bool = True,
               steps: int = 16, temperature: float = 1.0, top_p: float = 0.95,
               guidance: float = 1.0, seed: int = 0, resample: int = 0, fermatas: bool = True,
               order: str = "random", device: str = "auto",
@@ -232,15 +251,20 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
     from part name to one of those (see :mod:`.controls`). ``pulse``: the melody's beat in
     quarter notes, read as the model's quarter (the chorale model learned voices moving in
     quarters: a hymn tune in half notes, ``pulse=2``, is harmonized with its half note as the
-    quarter, so the voices move in halves with it); ``"auto"`` (default):
-    :func:`melody_pulse`; 1: as written. ``steps``,
+    quarter, so the voices move in halves with it; a small effect measured on altdeu10: 79%
+    of the written onsets on the tune's half-note beats against 76% as written);
+    ``"auto"`` (default): :func:`melody_pulse`; 1: as written. ``hold``: each written note lasts until its part's
+    next onset when that comes within a bar (:func:`legato`; False: the model's own
+    durations: on Bach's own sopranos the written voices then rest 2-4% of the time, on a folk
+    tune in half notes 15-22%, where Bach's voices never rest mid-phrase). ``steps``,
     ``temperature``, ``top_p``, ``guidance``, ``seed``, ``order``, ``resample`` (Gibbs-style
     rewrite passes, 0-100): as in :func:`~.generate.infill`.
     """
     if not isinstance(style, str) or style not in STYLES:
         raise ArgumentError(f"must be one of {', '.join(STYLES)}, got {style!r}", "style")
-    if not isinstance(fermatas, bool):
-        raise ArgumentError(f"must be True or False, got {fermatas!r}", "fermatas")
+    for name, flag in (("fermatas", fermatas), ("hold", hold)):
+        if not isinstance(flag, bool):
+            raise ArgumentError(f"must be True or False, got {flag!r}", name)
     st = STYLES[style]
     check_sampling(steps, temperature, top_p, guidance, seed, resample)  # before any work
     if not (isinstance(pulse, str) and pulse == "auto"):
@@ -276,9 +300,12 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
                      progress=progress, resample=resample, track_map={0: st.melody})
     written = {t.name.upper(): t for t in out.tracks[1:]}
     tracks = [out.tracks[0]]
+    lines = MetricGrid.from_score(score, resolution=4, bar_ticks=bars).bar_ticks
     for p in st.parts:
         t = written[p]
         t.name = p.title()
+        if hold:
+            legato(t, lines)
         tracks.append(t)
     out.tracks = tracks
     out.ticks_per_quarter = tpq
