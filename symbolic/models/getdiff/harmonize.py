@@ -298,13 +298,19 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
                      bar_ticks=bars, density=density, steps=steps, temperature=temperature,
                      top_p=top_p, guidance=guidance, seed=seed, device=device, order=order,
                      progress=progress, resample=resample, track_map={0: st.melody})
+    lines = MetricGrid.from_score(score, resolution=4, bar_ticks=bars).bar_ticks
+    return _finish(out, st, lines if hold else None, tpq)
+
+
+def _finish(out: symusic.Score, st: Style, lines, tpq: int) -> symusic.Score:
+    """The melody, then the written parts in the style's order, named in title case, held
+    (:func:`legato`) over the bar lines ``lines`` unless None, back in ``tpq``."""
     written = {t.name.upper(): t for t in out.tracks[1:]}
     tracks = [out.tracks[0]]
-    lines = MetricGrid.from_score(score, resolution=4, bar_ticks=bars).bar_ticks
     for p in st.parts:
         t = written[p]
         t.name = p.title()
-        if hold:
+        if lines is not None:
             legato(t, lines)
         tracks.append(t)
     out.tracks = tracks
