@@ -262,7 +262,7 @@ def _cmd_harmonize(args) -> int:
                         model=args.model, steps=args.steps, temperature=args.temperature,
                         top_p=args.top_p, guidance=args.guidance, seed=args.seed,
                         resample=args.resample, fermatas=not args.no_fermatas, order=args.order,
-                        pulse=_pulse(args.pulse),
+                        pulse=_pulse(args.pulse), repair=args.repair,
                         device=args.device, progress=not args.quiet)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -286,6 +286,9 @@ def add_parsers(sub) -> None:
     har.add_argument("--pulse", default="auto",
                      help="the melody's beat in quarters, read as the model's quarter: auto "
                           "(default: from the melody), 1 (as written), 2 (a hymn in halves)")
+    har.add_argument("--repair", type=int, default=4, metavar="N",
+                     help="rounds rewriting bars with parallel fifths/octaves or crossed voices "
+                          "(chorale style; default 4, 0: none)")
     har.add_argument("--reduction", action="store_true",
                      help="write two piano staves (soprano+alto, tenor+bass) instead of four")
     har.add_argument("--no-fermatas", action="store_true",
