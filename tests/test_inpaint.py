@@ -233,9 +233,23 @@ def test_bad_arguments_name_themselves(kwargs, name):
     assert e.value.source == name
 
 
-def test_no_shipped_weights_is_a_clear_error():
-    with pytest.raises(DataNotFoundError, match="symbolic train hdit"):
-        load()
+def test_shipped_weights_inpaint_a_real_song(pop909):
+    net = load()
+    assert net.n_parameters() > 500_000
+    song = pop909.song(880)
+    roll = encode(song.score, bar_ticks=song.bar_ticks())
+    kw = dict(bars=(9, 12), pitches=(36, 84))
+    score, image = inpaint(song.score, bar_ticks=song.bar_ticks(), steps=8, candidates=2,
+                           seed=0, device="cpu", **kw)
+    mask = inpaint_mask(roll, **kw)
+    assert np.array_equal(image[~mask], roll.image[~mask])
+    before = _outside(_note_pixels(decode(roll), roll.grid), mask)
+    after = _note_pixels(score, roll.grid)
+    assert before <= {tuple(int(v) for v in n) for n in after}
+    inside = [n for n in after if mask[127 - n[0], n[1]]]
+    assert len(inside) >= 8  # the region is filled with notes, not left silent
+    with pytest.raises(DataNotFoundError):
+        load("/no/such/hdit/folder")
 
 
 def test_inpaint_command(pop909, tiny_model, tmp_path, capsys):

@@ -18,7 +18,7 @@ FAMILIES = {
     "rave": ("audio", "RAVE-style audio codec on rendered corpora (no shipped weights)"),
     "hrnn": ("hrnn", "CM-HRNN melody over chords and its baselines on POP909 (shipped weights)"),
     "themes": ("themes", "contrastive theme encoder on POP909 melody segments (shipped weights)"),
-    "hdit": ("inpaint", "HDiT piano-roll inpainting on POP909 images (no shipped weights yet)"),
+    "hdit": ("inpaint", "HDiT piano-roll inpainting on POP909 images"),
 }
 
 

@@ -28,8 +28,10 @@ CPU-sized model and :meth:`Settings.pictures_of_midi`, the published 22M-paramet
 as piano-roll note tables, windows, chord vectors), :mod:`.masks` (the training masks),
 :mod:`.train` (:func:`train` over the shared loop, with an EMA; ``symbolic train hdit``), and
 inpainting: :mod:`.generate` (:func:`inpaint` with the shared samplers of
-:mod:`symbolic.models.sampling`; ``symbolic inpaint``). No weights ship yet
-(``symbolic/pretrained/hdit-pop909``).
+:mod:`symbolic.models.sampling`; ``symbolic inpaint``). Shipped weights:
+``symbolic/pretrained/hdit-pop909`` (the CPU default size, 1.03M parameters, 4000 steps in 54
+min on one thread: ``symbolic train hdit --out symbolic/pretrained/hdit-pop909 --steps
+4000``).
 """
 
 from __future__ import annotations

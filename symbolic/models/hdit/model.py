@@ -319,12 +319,12 @@ class HDiT(nn.Module, HubModel):
 
 def load(name_or_path=None, device: str = "auto") -> HDiT:
     """The shipped model (:data:`DEFAULT_NAME`, POP909), or ``name_or_path`` (a shipped name,
-    a folder, a Hub id), on ``device`` (see :func:`symbolic.models.load_pretrained`). No
-    weights ship yet: without ``name_or_path`` this raises
+    a folder, a Hub id), on ``device`` (see :func:`symbolic.models.load_pretrained`). In a
+    checkout whose shipped weights are missing, this raises
     :class:`~symbolic.errors.DataNotFoundError` saying how to train some."""
     shipped = PRETRAINED_ROOT / DEFAULT_NAME / "model.safetensors"
     if name_or_path is None and not shipped.is_file():
-        raise DataNotFoundError("no shipped HDiT weights yet: train a model with 'symbolic "
+        raise DataNotFoundError("no shipped HDiT weights here: train a model with 'symbolic "
                                 "train hdit --out DIR' and pass it as model=DIR (--model DIR)",
                                 PRETRAINED_ROOT / DEFAULT_NAME)
     return load_pretrained(HDiT, DEFAULT_NAME, name_or_path, device)
