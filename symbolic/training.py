@@ -56,6 +56,7 @@ __all__ = [
     "to_device",
     "save_checkpoint",
     "load_checkpoint",
+    "stop_rule",
 ]
 
 MODEL_FILE = "model.safetensors"
@@ -458,3 +459,15 @@ class _Run:
                             history=self.history, config=self.config)
             self.saved_at = self.step
 
+
+
+def stop_rule(stop_at: int | None, max_minutes: float | None, started: float):
+    """The ``stop`` hook every family's ``train`` gives :func:`fit`: True from step
+    ``stop_at`` on (None: never), or once more than ``max_minutes`` (None or 0: no limit) have
+    passed since ``started`` (a ``time.time()``)."""
+    import time
+
+    def stop(entry: dict) -> bool:
+        late = bool(max_minutes) and (time.time() - started) / 60 > max_minutes
+        return late or bool(stop_at is not None and entry["step"] >= stop_at)
+    return stop

@@ -209,14 +209,6 @@ def role_stats(songs: list[GridSong], vocab) -> dict:
     return out
 
 
-def _stop_rule(stop_at: int | None, max_minutes: float | None, started):
-    """``fit``'s stop hook: past ``stop_at`` steps, or ``max_minutes`` of wall time."""
-    def stop(entry: dict) -> bool:
-        late = bool(max_minutes) and (time.time() - started) / 60 > max_minutes
-        return late or bool(stop_at and entry["step"] >= stop_at)
-    return stop
-
-
 def _fit_config(s: Settings, device: str, progress: bool):
     from ...training import TrainConfig
 
@@ -241,7 +233,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     (``training.json`` records the step, so ``stop_at`` reproduces the run). Returns what
     ``training.json`` holds: steps reached, the settings, minutes, the loss history.
     """
-    from ...training import check_run, fit, seed_everything
+    from ...training import check_run, fit, seed_everything, stop_rule
 
     check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
     if stop_at is not None and stop_at % 50:
@@ -278,7 +270,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     started = time.time()
     result = fit(model, make_batch, diffusion_loss, config=_fit_config(s, device, progress),
                  eval_batches=eval_batches, checkpoint_dir=out / "checkpoint", resume=resume,
-                 stop=_stop_rule(stop_at, max_minutes, started))
+                 stop=stop_rule(stop_at, max_minutes, started))
     model.to("cpu").eval()
     model.save_pretrained(out, config=model.config)  # vocab slices in full, checked on load
     info = {"steps": result.step, "planned_steps": s.steps, "batch": s.batch, "lr": s.lr,

@@ -171,7 +171,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     (``resume=False`` starts over). ``stop_at``: stop after that step (a multiple of
     :data:`LOG_EVERY`) of the ``settings.steps`` schedule; ``max_minutes`` stops at the first
     logged step past that time. Returns what ``training.json`` holds."""
-    from ...training import check_run, fit, seed_everything
+    from ...training import check_run, fit, seed_everything, stop_rule
 
     check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
     if stop_at is not None and stop_at % LOG_EVERY:
@@ -191,11 +191,9 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
         return training_batch(train_songs, rng, **shape)
 
     started = time.time()
-    deadline = started + 60 * max_minutes if max_minutes else float("inf")
     result = fit(trainee, make_batch, hdit_loss, config=_fit_config(s, device, progress),
                  eval_batches=evals, checkpoint_dir=out / "checkpoint", resume=resume,
-                 stop=lambda entry: (time.time() > deadline
-                                     or (stop_at is not None and entry["step"] >= stop_at)))
+                 stop=stop_rule(stop_at, max_minutes, started))
     trainee.update()  # the weights of the last step
     model = trainee.ema.to("cpu").eval()
     model.save_pretrained(out)

@@ -83,13 +83,6 @@ def head_metrics(model: CMHRNN, batches: list[dict]) -> dict:
     return out
 
 
-def _stop_rule(stop_at: int | None, max_minutes: float | None, started: float):
-    def stop(entry: dict) -> bool:
-        late = bool(max_minutes) and (time.time() - started) / 60 > max_minutes
-        return late or bool(stop_at and entry["step"] >= stop_at)
-    return stop
-
-
 def _fit_config(s: Settings, device: str, progress: bool):
     from ...training import TrainConfig
 
@@ -113,7 +106,7 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     ``stop_at`` / ``max_minutes``: stop early (at a logged step). Returns the model (eval,
     CPU) and the report.
     """
-    from ...training import check_run, fit, seed_everything
+    from ...training import check_run, fit, seed_everything, stop_rule
 
     s = resolve(settings or Settings())
     check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
@@ -130,7 +123,7 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     ckpt = None if out is None else Path(out) / "checkpoint"
     result = fit(model, sampler, config=_fit_config(s, device, progress), eval_batches=valid,
                  checkpoint_dir=ckpt, resume=resume and ckpt is not None,
-                 stop=_stop_rule(stop_at, max_minutes, started))
+                 stop=stop_rule(stop_at, max_minutes, started))
     model.to("cpu").eval()
     test = held_out_windows(songs["test"], length=s.length, batch=s.batch,
                             n_batches=s.eval_batches)

@@ -108,7 +108,7 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     early (at a logged step). Saves to ``out`` when given (``config.json``,
     ``model.safetensors``, ``training.json``, a ``README.md`` card naming ``command``).
     Returns the model (eval, CPU) and the report."""
-    from ...training import check_run, fit, seed_everything
+    from ...training import check_run, fit, seed_everything, stop_rule
 
     s = settings or Settings()
     if not isinstance(s, Settings):
@@ -126,7 +126,7 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     loaded = time.time()
     result = fit(model, sampler, lambda m, b: nt_xent(m(b["a"]), m(b["b"]), s.temperature),
                  config=_fit_config(s, device, progress), eval_batches=valid,
-                 stop=_stop_rule(max_minutes, started))
+                 stop=stop_rule(None, max_minutes, started))
     model.to("cpu").eval()
     report = {"train_songs": len(songs["train"]), "train_segments": len(sampler),
               "valid_songs": len(songs["valid"]), "valid_segments": len(held),
@@ -138,12 +138,6 @@ def train(settings: Settings | None = None, out=None, *, device: str = "auto",
     if out is not None:
         save(model, out, report, command)
     return model, report
-
-
-def _stop_rule(max_minutes: float | None, started: float):
-    def stop(entry: dict) -> bool:
-        return bool(max_minutes) and (time.time() - started) / 60 > max_minutes
-    return stop
 
 
 def _fit_config(s: Settings, device: str, progress: bool):
