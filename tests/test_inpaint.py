@@ -268,6 +268,13 @@ def test_inpaint_command(pop909, tiny_model, tmp_path, capsys):
     assert main(["inpaint", str(src), "--bars", "9", "--resample", "0",
                  "--model", tiny_model]) == 2
     assert capsys.readouterr().err.startswith("error: --resample:")
+    assert main(["inpaint", str(src), "--bars", "9", "--meter", "4/4"]) == 2
+    assert capsys.readouterr().err.startswith("error: --meter:")
+    mid = tmp_path / "raw.mid"  # a raw POP909 file declares 1/4: --meter 4/4 counts real bars
+    song.score.dump_midi(str(mid))
+    assert main(["inpaint", str(mid), "--bars", "3-4", "--meter", "4/4", "--steps", "2",
+                 "--model", tiny_model, "-o", str(tmp_path / "m.mid")]) == 0
+    capsys.readouterr()
     assert main(["inpaint", str(src), "--bars", "9", "--model", str(tmp_path / "none")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "none" in err[0]

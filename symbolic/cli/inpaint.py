@@ -54,8 +54,18 @@ def _cmd_inpaint(args) -> int:
     pitches = _pair(args.pitches, "--pitches", 0) if args.pitches else None
     if args.mask is not None and not Path(args.mask).is_file():
         raise ArgumentError(f"no such file: {args.mask}", "--mask")
+    source, bar_ticks = args.input, None
+    if args.meter is not None and Path(args.input).suffix.lower() == ".png":
+        raise ArgumentError("counts the bars of a score, not of an image", "--meter")
+    if args.meter is not None:  # bars counted in this meter (POP909 files declare 1/4)
+        from ..io import load
+        from ..timeline import MetricGrid, with_meter
+
+        source = load(args.input)
+        bar_ticks = MetricGrid.from_score(with_meter(source, args.meter), resolution=4).bar_ticks
     try:
-        score, image = inpaint(args.input, bars=bars, pitches=pitches, mask_png=args.mask,
+        score, image = inpaint(source, bars=bars, pitches=pitches, mask_png=args.mask,
+                               bar_ticks=bar_ticks,
                                steps=args.steps, sampler=args.sampler, resample=args.resample,
                                candidates=args.candidates, busyness=args.busyness,
                                seed=args.seed, model=args.model, device=args.device,
@@ -101,6 +111,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-chords", action="store_true",
                    help="no chord conditioning (default: chords recognized in the input)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--meter", default=None,
+                   help="count bars in this meter (e.g. 4/4) instead of the declared one "
+                        "(POP909 files declare 1/4)")
     p.add_argument("--model", default=None, help="model folder (symbolic train hdit --out DIR)")
     p.add_argument("--device", default="auto")
     p.add_argument("-o", "--output", default=None, help="MIDI/MusicXML/ABC file to write")
