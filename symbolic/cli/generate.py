@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import checks
 from ..errors import ArgumentError
+from .train import run_arguments
 
 DEMO_CHORDS = "C | G | Am | F | Dm | G | C | C"
 
@@ -346,9 +347,6 @@ def add_train_arguments(p) -> None:
                         "the shipped model), pop909 (the three POP909 parts) or satb (four "
                         "voices, trained on the Bach chorales' train split)")
     p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--stop-at", type=int, default=None,
-                   help="stop after this step of the --steps schedule (multiple of 50)")
-    p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--dim", type=int, default=d.dim)
@@ -358,9 +356,7 @@ def add_train_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=d.threads,
                    help="CPU threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_arguments(p, stop_at="stop after this step of the --steps schedule (multiple of 50)")
 
 
 _TRAIN_OPTIONS = {"vocab", "steps", "batch", "lr", "seed", "dim", "depth", "heads",

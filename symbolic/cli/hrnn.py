@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .train import run_arguments
+
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "cmd_melodize", "train_command"]
 
 #: Options of ``symbolic train hrnn`` that set a field of ``Settings`` of the same name.
@@ -77,11 +79,7 @@ def add_train_arguments(p) -> None:
                        ("hidden", int), ("embed", int), ("layers", int), ("dropout", float),
                        ("seed", int)):
         p.add_argument(f"--{name}", type=kind, default=getattr(d, name))
-    p.add_argument("--stop-at", type=int, default=None, help="stop after this step")
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_arguments(p, stop_at="stop after this step")
 
 
 def train_command(args) -> str:

@@ -7,6 +7,8 @@ import json
 import sys
 import warnings
 
+from .train import run_arguments
+
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "cmd_find_themes",
            "train_command"]
 
@@ -70,9 +72,7 @@ def add_train_arguments(p) -> None:
         kind = type(getattr(d, name))
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                        default=getattr(d, name))
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_arguments(p, stop_at=None, restart=False)
 
 
 def train_command(args) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["FAMILIES", "add_parsers"]
+__all__ = ["FAMILIES", "add_parsers", "run_arguments"]
 
 #: family name -> (CLI module under symbolic.cli, one line of help)
 FAMILIES = {
@@ -20,6 +20,20 @@ FAMILIES = {
     "themes": ("themes", "contrastive theme encoder on POP909 melody segments (shipped weights)"),
     "hdit": ("inpaint", "HDiT piano-roll inpainting on POP909 images"),
 }
+
+
+def run_arguments(p, *, stop_at: str | None = "stop after this step of the --steps schedule",
+                  restart: bool = True) -> None:
+    """The options every family's training run shares: ``--stop-at`` (its help ``stop_at``;
+    None: no such option), ``--max-minutes``, ``--device``, ``--restart`` (when the family
+    resumes from checkpoints) and ``--quiet``."""
+    if stop_at is not None:
+        p.add_argument("--stop-at", type=int, default=None, help=stop_at)
+    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    if restart:
+        p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_parsers(sub) -> None:
