@@ -38,8 +38,8 @@ from .errors import (
 from .limits import Limits, check_score
 from .timeline import as_tick
 
-__all__ = ["load", "save", "detect_format", "list_tunes", "frame_midi", "FORMATS",
-           "score_with_bars"]
+__all__ = ["load", "load_with_stream", "save", "detect_format", "list_tunes", "frame_midi",
+           "FORMATS", "score_with_bars"]
 
 FORMATS = {
     "midi": (".mid", ".midi", ".smf", ".kar", ".rmi"),
@@ -108,6 +108,24 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     :class:`InputTooLargeError` (over ``max_bytes`` or ``limits``), :class:`EmptyScoreError`
     (no notes, unless ``allow_empty``).
     """
+    return _load(source, format=format, tune=tune, allow_empty=allow_empty, max_bytes=max_bytes,
+                 sandbox=sandbox, limits=limits)
+
+
+def load_with_stream(source, *, format: str | None = None, tune: int | str | None = None,
+                     max_bytes: int = MAX_BYTES, limits: Limits | None = None):
+    """(Score, music21 stream) of ``source``, as :func:`load` reads it (same checks, same
+    errors), with the music21 score it was converted from for MusicXML, ABC, Humdrum and
+    corpus sources (measures, fermatas and other notation a ``symusic.Score`` cannot hold),
+    None for MIDI: one parse for both."""
+    streams: list = []
+    score = _load(source, format=format, tune=tune, allow_empty=False, max_bytes=max_bytes,
+                  sandbox=True, limits=limits, streams=streams)
+    return score, (streams[0] if streams else None)
+
+
+def _load(source, *, format, tune, allow_empty, max_bytes, sandbox, limits, streams=None):
+    """:func:`load`'s work; ``streams``: a list that receives the parsed music21 object."""
     max_bytes = checks.integer("max_bytes", max_bytes, 1)
     if tune is not None and (isinstance(tune, bool) or not isinstance(tune, (int, str))):
         raise ArgumentTypeError(f"must be a tune's 0-based index or its title, got {tune!r}",
@@ -115,7 +133,7 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     name = source_name(source)
     if isinstance(source, str) and source.startswith(CORPUS_PREFIX):
         return check_score(_load_corpus(source[len(CORPUS_PREFIX):], tune=tune,
-                                        allow_empty=allow_empty), name, limits)
+                                        allow_empty=allow_empty, streams=streams), name, limits)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, path = bytes(source), None
     elif isinstance(source, (str, os.PathLike)):
@@ -140,7 +158,8 @@ def load(source, *, format: str | None = None, tune: int | str | None = None,
     if fmt == "midi":
         score = _parse_midi(data, name, sandbox=sandbox)
     elif fmt in ("musicxml", "abc", "humdrum"):
-        score = _parse_music21(data, fmt, name, path=path, tune=tune, max_bytes=max_bytes)
+        score = _parse_music21(data, fmt, name, path=path, tune=tune, max_bytes=max_bytes,
+                               streams=streams)
     else:
         raise UnsupportedFormatError(f"unknown format {fmt!r}", name)
     check_score(score, name, limits)
@@ -294,7 +313,7 @@ def check_zip(data: bytes, name: str, max_bytes: int = MAX_BYTES) -> None:
 
 
 def _parse_music21(data: bytes, fmt: str, name: str, *, path: Path | None = None, tune=None,
-                   max_bytes: int = MAX_BYTES):
+                   max_bytes: int = MAX_BYTES, streams: list | None = None):
     import music21
 
     from .convert import from_music21
@@ -322,6 +341,8 @@ def _parse_music21(data: bytes, fmt: str, name: str, *, path: Path | None = None
         if not scores:
             raise EmptyScoreError("the file holds no score", name)
         obj = scores[0]
+    if streams is not None:
+        streams.append(obj)
     return from_music21(obj, source=name)
 
 
@@ -333,7 +354,7 @@ def _is_utf8(data: bytes) -> bool:
         return False
 
 
-def _load_corpus(name: str, *, tune=None, allow_empty=False) -> symusic.Score:
+def _load_corpus(name: str, *, tune=None, allow_empty=False, streams=None) -> symusic.Score:
     import music21
 
     source = CORPUS_PREFIX + name
@@ -353,7 +374,7 @@ def _load_corpus(name: str, *, tune=None, allow_empty=False) -> symusic.Score:
         raise DataNotFoundError("not in music21's corpus", source)
     path = Path(str(paths[0]))
     fmt = detect_format(path)
-    score = _parse_music21(path.read_bytes(), fmt, source, path=path, tune=tune)
+    score = _parse_music21(path.read_bytes(), fmt, source, path=path, tune=tune, streams=streams)
     if not allow_empty and score.note_num() == 0:
         raise EmptyScoreError("no notes", source)
     return score

@@ -308,3 +308,15 @@ def test_midi_folder_records_bad_files(tmp_path):
     assert errors == {"broken.mid": "MidiParseError", "empty.midi": "ParseError"}
     with pytest.raises(DataNotFoundError):
         MidiFolder(tmp_path / "missing")
+
+
+def test_load_with_stream_parses_once_and_keeps_the_tune(tmp_path):
+    from symbolic.io import load_with_stream
+
+    score, stream = load_with_stream("corpus:essenFolksong/altdeu10#3")  # tune 3, not tune 0
+    assert len(score.tracks[0].notes) == len(list(stream.flatten().notes)) == \
+        len(symbolic.load("corpus:essenFolksong/altdeu10#3").tracks[0].notes)
+    assert len(symbolic.load("corpus:essenFolksong/altdeu10").tracks[0].notes) != \
+        len(score.tracks[0].notes)
+    midi, none = load_with_stream(symbolic.save(score, tmp_path / "tune.mid"))
+    assert none is None and len(midi.tracks[0].notes) == len(score.tracks[0].notes)

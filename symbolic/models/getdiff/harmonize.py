@@ -70,7 +70,7 @@ class Melody:
 def _music21_source(melody):
     """(symusic Score, music21 stream or None) of ``melody``."""
     from ...convert import from_music21
-    from ...io import CORPUS_PREFIX, detect_format, load
+    from ...io import load_with_stream
     from ...limits import check_score
 
     if isinstance(melody, symusic.Score):
@@ -86,17 +86,7 @@ def _music21_source(melody):
             raise ArgumentError(f"must be a music21 Score or Part, got {type(melody).__name__}",
                                 "melody")
         return check_score(from_music21(melody), "melody"), melody
-    score = load(melody)  # the size and format checks, a clear error for a bad file
-    if isinstance(melody, str) and melody.startswith(CORPUS_PREFIX):
-        from music21 import corpus
-
-        return score, corpus.parse(melody[len(CORPUS_PREFIX):].split("#")[0])
-    if isinstance(melody, (str, bytes)) or hasattr(melody, "__fspath__"):
-        if not isinstance(melody, bytes) and detect_format(melody) != "midi":
-            import music21
-
-            return score, music21.converter.parse(str(melody))
-    return score, None
+    return load_with_stream(melody)  # the size and format checks; one parse for both
 
 
 def _pick_track(score: symusic.Score, track, part: str) -> int:
