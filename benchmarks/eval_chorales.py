@@ -150,18 +150,15 @@ def chord_tones(score, bach, bar_ticks) -> tuple[int, int]:
     """(ATB notes on a chord tone, ATB notes under a chord) of ``score`` against the chords
     recognized per beat in ``bach``."""
     seq = recognize_chords(bach, segment="beat", downbeats=bar_ticks[:-1])
-    hits = total = 0
-    for tr in score.tracks[1:]:
-        n = tr.notes.numpy()
-        if not len(n["time"]):
-            continue
-        for t, p in zip(n["time"].tolist(), n["pitch"].tolist()):
-            ch = seq.at([t])[0]
-            if ch.root is None:
-                continue
-            total += 1
-            hits += (p % 12) in ch.pitch_classes()
-    return hits, total
+    masks = np.array([0 if ch.root is None else ch.mask for ch in seq.chords] + [0])
+    notes = [t.notes.numpy() for t in score.tracks[1:] if len(t.notes)]
+    if not notes:
+        return 0, 0
+    time = np.concatenate([n["time"] for n in notes])
+    pitch = np.concatenate([n["pitch"] for n in notes]).astype(np.int64)
+    mask = masks[seq.index_at(time)]  # index -1 (outside every span) reads the final 0
+    under = mask != 0
+    return int(((mask >> (pitch % 12)) & 1)[under].sum()), int(under.sum())
 
 
 def random_in_range(bach, rng):

@@ -305,12 +305,12 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
 REPAIRED = ("parallel_fifth", "parallel_octave", "crossing")
 
 
-def _faults(score, lines) -> tuple[int, list]:
+def _faults(score, lines) -> list:
+    """The findings of :data:`REPAIRED` kinds in ``score`` (voices: its first four tracks)."""
     from ...voiceleading import report
 
-    found = [f for f in report(score, bar_ticks=lines, voices=[0, 1, 2, 3]).findings
-             if f.kind in REPAIRED]
-    return len(found), found
+    return [f for f in report(score, bar_ticks=lines, voices=[0, 1, 2, 3]).findings
+            if f.kind in REPAIRED]
 
 
 def repair_voice_leading(score: symusic.Score, model, lines, *, rounds: int = 4, seed: int = 0,
@@ -321,11 +321,10 @@ def repair_voice_leading(score: symusic.Score, model, lines, *, rounds: int = 4,
     downbeat), the lower written voice of the pair, given everything else
     (:func:`~.generate.infill` with ``regions``); a round's result is kept only when it has
     fewer faults. ``lines``: the bar lines (starts plus the end); ``rounds`` at most."""
-    best, n_best = score, _faults(score, lines)[0]
+    best, found = score, _faults(score, lines)
     names = [t.name for t in score.tracks]
     for r in range(rounds):
-        n, found = _faults(best, lines)
-        if not n:
+        if not found:
             break
         regions = set()
         for f in found:
@@ -337,9 +336,9 @@ def repair_voice_leading(score: symusic.Score, model, lines, *, rounds: int = 4,
             warnings.simplefilter("ignore")
             cand = infill(best, regions=sorted(regions), model=model, bar_ticks=lines,
                           chords=None, seed=seed + 1 + r, steps=steps, device=device)
-        n_cand = _faults(cand, lines)[0]
-        if n_cand < n_best:
-            best, n_best = cand, n_cand
+        cand_found = _faults(cand, lines)
+        if len(cand_found) < len(found):
+            best, found = cand, cand_found
     return best
 
 
