@@ -18,6 +18,8 @@
    own four voices; Bach's own ATB is the reference row, and a random-in-range baseline keeps
    Bach's rhythm with each ATB pitch drawn uniformly in its voice's range.
 3. **Seconds** to harmonize a 16-bar melody on one CPU thread.
+4. **Pace** options of harmonize: its ``pulse`` (a folk tune in half notes read in halves or
+   as written) and ``hold`` (how much of the time the written voices rest without it).
 
 Coconet (Huang et al. 2017) reports frame-wise negative log-likelihoods of its piano rolls
 (pitch per voice per 16th-note frame, JSB Chorales' own split); the bound here is per cell of a
@@ -27,6 +29,7 @@ measure the same thing, so they are not put side by side.
 
     python benchmarks/eval_chorales.py                       # all of it (~10 min)
     python benchmarks/eval_chorales.py --pieces 6 --draws 2  # quicker
+    python benchmarks/eval_chorales.py --sections pace       # one section
 """
 
 from __future__ import annotations
@@ -235,6 +238,48 @@ def timing(model, seed):
               + ", ".join(f"{t:.2f}" for t in times) + ")")
 
 
+def silent_share(track) -> float:
+    """Share of a voice's span (first onset to last end) in which it sounds nothing."""
+    n = track.notes.numpy()
+    on, end = n["time"], n["time"] + n["duration"]
+    starts = np.sort(on)
+    covered = np.maximum.accumulate(end[np.argsort(on)])  # furthest end so far, in onset order
+    gaps = np.maximum(starts[1:] - covered[:-1], 0)
+    return float(gaps.sum() / max(end.max() - on.min(), 1))
+
+
+TUNE = "corpus:essenFolksong/altdeu10"  # 4/2, a melody in half notes
+
+
+def pace_table(names, model, seeds=3):
+    """What harmonize's pulse and hold options change: on a folk tune in half notes, the share
+    of written onsets on the tune's half-note beats read in its own pulse or as written; the
+    share of time the written voices are silent without ``hold``, there and under Bach's
+    sopranos."""
+    half = 2 * symbolic.load(TUNE).ticks_per_quarter
+    print(f"\n## Pace options ({TUNE}, seeds 0-{seeds - 1}; {len(names)} test chorales)\n")
+    for pulse in ("auto", 1):
+        on_beat = []
+        for s in range(seeds):
+            out = symbolic.harmonize(TUNE, model=model, seed=s, pulse=pulse)
+            t = np.concatenate([x.notes.numpy()["time"] for x in out.tracks[1:]])
+            on_beat.append(np.mean(t % half == 0))
+        print(f"- pulse={pulse}: written onsets on the tune's half-note beats "
+              + ", ".join(f"{x:.2f}" for x in on_beat) + f" (mean {np.mean(on_beat):.2f})")
+    free = [np.mean([silent_share(x) for x in symbolic.harmonize(
+        TUNE, model=model, seed=s, hold=False).tracks[1:]]) for s in range(seeds)]
+    print("- hold=False: written voices silent " + ", ".join(f"{x:.2f}" for x in free)
+          + " of their span under the tune")
+    bach = []
+    for i, name in enumerate(names):
+        out = symbolic.harmonize(load_chorale(name), track="Soprano", model=model, seed=i,
+                                 bar_ticks=chorale_marks(name).bar_ticks, hold=False)
+        bach.append(np.mean([silent_share(x) for x in out.tracks[1:]]))
+    print(f"- hold=False under Bach's sopranos: silent {np.min(bach):.2f}-{np.max(bach):.2f} "
+          f"(mean {np.mean(bach):.3f}); hold=True: 0 by construction; Bach's own voices: "
+          f"{np.mean([silent_share(x) for n in names for x in load_chorale(n).tracks]):.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="chorales")
@@ -243,7 +288,9 @@ def main() -> None:
     ap.add_argument("--pieces", type=int, default=None, help="test chorales to harmonize")
     ap.add_argument("--passes", default="0,1,3")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sections", default="bound,generation,timing,pace")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
     warnings.simplefilter("ignore")
     model = gd.generate.resolve_model(args.model, "cpu")
     band = gd.generate.resolve_model(args.band, "cpu")
@@ -251,11 +298,16 @@ def main() -> None:
     print(f"# Chorale GETDiff on the test split ({len(names)} chorales); model "
           f"{args.model!r}, {model.n_parameters() / 1e6:.2f}M parameters")
     torch.manual_seed(args.seed)
-    with torch.no_grad():
-        bound_table(model, band, names, args.draws, args.seed)
-    passes = [int(p) for p in args.passes.split(",")]
-    generation_table(names[:args.pieces], passes, args.seed, model)
-    timing(model, args.seed)
+    if "bound" in sections:
+        with torch.no_grad():
+            bound_table(model, band, names, args.draws, args.seed)
+    if "generation" in sections:
+        passes = [int(p) for p in args.passes.split(",")]
+        generation_table(names[:args.pieces], passes, args.seed, model)
+    if "timing" in sections:
+        timing(model, args.seed)
+    if "pace" in sections:
+        pace_table(names[:args.pieces or 8], model)
 
 
 if __name__ == "__main__":
