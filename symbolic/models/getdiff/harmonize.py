@@ -242,10 +242,9 @@ def harmonize(melody, style: str = "chorale", *, track=None, chords=None, model=
     from part name to one of those (see :mod:`.controls`). ``pulse``: the melody's beat in
     quarter notes, read as the model's quarter (the chorale model learned voices moving in
     quarters: a hymn tune in half notes, ``pulse=2``, is harmonized with its half note as the
-    quarter, so the voices move in halves with it; on altdeu10, 82% of the written onsets
-    fall on the tune's half-note beats against 76% read as written: eval_chorales' pace
-    section);
-    ``"auto"`` (default): :func:`melody_pulse`; 1: as written. ``hold``: each written note lasts until its part's
+    quarter, so the voices move in halves with it: on altdeu10 82% of the written onsets
+    fall on its half-note beats, 76% read as written); ``"auto"`` (default):
+    :func:`melody_pulse`; 1: as written. ``hold``: each written note lasts until its part's
     next onset when that comes within a bar (:func:`legato`; False: the model's own
     durations: under Bach's sopranos the written voices then rest 2-9% of the time, under a
     folk tune in half notes 10-14%, where Bach's own voices rest 0.9%). ``repair`` (style
