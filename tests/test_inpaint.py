@@ -167,7 +167,7 @@ def test_inpaint_changes_no_note_outside_the_mask(pop909, tiny_model, how):
         m[60:64, 100:400] = True
         kw = dict(mask=m)
     score, image = inpaint(song.score, bar_ticks=song.bar_ticks(), steps=4, candidates=2,
-                           resample=2, model=tiny_model, device="cpu", **kw)
+                           resample=2, model=tiny_model, device="cpu", merge=True, **kw)
     mask = inpaint_mask(roll, **kw)
     assert image.shape == roll.image.shape and np.array_equal(image[~mask], roll.image[~mask])
     notes = _note_pixels(decode(roll), roll.grid)
@@ -180,6 +180,35 @@ def test_inpaint_changes_no_note_outside_the_mask(pop909, tiny_model, how):
         assert (p, a) in ran_in and mask[127 - p, b]
     assert isinstance(score, symusic.Score)
     assert score.ticks_per_quarter == roll.meta.ticks_per_quarter
+
+
+def test_a_band_keeps_its_tracks_and_every_note_outside_the_region(pop909, tiny_model):
+    from symbolic.data.band import band_song
+    from symbolic.models.hdit.generate import INPAINTED_TRACK, touches
+
+    song = pop909.song(880)
+    band = band_song(song)
+    kw = dict(bars=(9, 12), pitches=(36, 84))
+    out, image = inpaint(band, bar_ticks=song.bar_ticks(), steps=3, model=tiny_model,
+                         device="cpu", seed=0, **kw)
+    roll = encode(band, bar_ticks=song.bar_ticks())
+    mask = inpaint_mask(roll, **kw)
+    steps = roll.grid.step_ticks()
+    names = [t.name for t in band.tracks]
+    assert [t.name for t in out.tracks] == names + [INPAINTED_TRACK[0]]
+    removed = 0
+    for a, b in zip(band.tracks, out.tracks):
+        n = a.notes.numpy()
+        hit = np.zeros(len(n["time"]), bool) if a.is_drum else touches(n, mask, steps)
+        kept = {k: v[~hit] for k, v in n.items()}
+        assert all(np.array_equal(kept[k], b.notes.numpy()[k]) for k in kept), a.name
+        removed += int(hit.sum())
+    assert removed > 20 and band.tracks[-1].is_drum  # the drums are whole
+    new = out.tracks[-1].notes.numpy()
+    assert len(new["time"]) and touches(new, mask, steps).all()
+    merged, image2 = inpaint(band, bar_ticks=song.bar_ticks(), steps=3, model=tiny_model,
+                             device="cpu", seed=0, merge=True, **kw)
+    assert len(merged.tracks) == 1 and np.array_equal(image, image2)
 
 
 def test_inpaint_repeats_with_a_seed_and_ranks_candidates(pop909, tiny_model):
@@ -240,7 +269,7 @@ def test_shipped_weights_inpaint_a_real_song(pop909):
     roll = encode(song.score, bar_ticks=song.bar_ticks())
     kw = dict(bars=(9, 12), pitches=(36, 84))
     score, image = inpaint(song.score, bar_ticks=song.bar_ticks(), steps=8, candidates=2,
-                           seed=0, device="cpu", **kw)
+                           seed=0, device="cpu", merge=True, **kw)
     mask = inpaint_mask(roll, **kw)
     assert np.array_equal(image[~mask], roll.image[~mask])
     before = _outside(_note_pixels(decode(roll), roll.grid), mask)

@@ -3,6 +3,7 @@
     symbolic inpaint in.mid --bars 9-12 --pitches 60-84 -o out.mid --png out.png
     symbolic inpaint in.mid --mask drawn.png -o out.mid --candidates 8 --busyness 0.1
     symbolic train hdit --out DIR [--steps N] [--stop-at N] [--device auto]
+    symbolic train hdit --out DIR2 --init DIR --schedule cosine --steps N   # a second stage
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _cmd_inpaint(args) -> int:
                                steps=args.steps, sampler=args.sampler, resample=args.resample,
                                candidates=args.candidates, busyness=args.busyness,
                                seed=args.seed, model=args.model, device=args.device,
-                               chords=None if args.no_chords else "auto")
+                               chords=None if args.no_chords else "auto", merge=args.merge)
     except ArgumentError as e:
         raise _as_option(e, _OPTIONS) from None
     _write(score, image, args)
@@ -111,6 +112,9 @@ def add_parsers(sub) -> None:
                         "share around it)")
     p.add_argument("--no-chords", action="store_true",
                    help="no chord conditioning (default: chords recognized in the input)")
+    p.add_argument("--merge", action="store_true",
+                   help="write the result as one track (default: the input's tracks kept, "
+                        "the region's notes in a new track 'Inpainted')")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--meter", default=None,
                    help="count bars in this meter (e.g. 4/4) instead of the declared one "
@@ -138,6 +142,12 @@ def add_train_arguments(p) -> None:
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--schedule", choices=("constant", "cosine"), default=d.schedule,
+                   help="learning rate after the warm-up: constant, or a cosine down to "
+                        f"{d.min_lr_ratio} x --lr at the last step")
+    p.add_argument("--init", default=None,
+                   help="start from this model's weights (a shipped name or a folder with "
+                        "the same sizes) instead of random ones: a second training stage")
     p.add_argument("--threads", type=int, default=d.threads,
                    help="CPU threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -145,7 +155,8 @@ def add_train_arguments(p) -> None:
 
 
 _TRAIN_OPTIONS = {name: "--" + name.replace("_", "-") for name in (
-    "steps", "batch", "lr", "seed", "threads", "stop_at", "max_minutes", "device", "limit")}
+    "steps", "batch", "lr", "seed", "threads", "stop_at", "max_minutes", "device", "limit",
+    "init")}
 
 
 def run_train(args) -> int:
@@ -157,10 +168,10 @@ def run_train(args) -> int:
             checks.integer("limit", args.limit, 1)
         make = Settings.pictures_of_midi if args.size == "pictures-of-midi" else Settings
         settings = make(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                        threads=args.threads or None)
+                        threads=args.threads or None, schedule=args.schedule)
         info = train(settings, args.out, device=args.device, stop_at=args.stop_at,
                      max_minutes=args.max_minutes, resume=not args.restart,
-                     progress=not args.quiet, limit=args.limit)
+                     progress=not args.quiet, limit=args.limit, init=args.init)
     except ArgumentError as e:
         raise _as_option(e, _TRAIN_OPTIONS) from None
     last = next((h for h in reversed(info["history"]) if "eval_loss" in h), {})

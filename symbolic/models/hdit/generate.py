@@ -24,6 +24,14 @@ in the same pitch rows outside it), or by a score of the caller's (``rank``).
 is cleaned into a decodable image (:func:`clean_region`): so decoding the result changes no
 note whose pixels all lie outside the mask (a generated pixel that would extend a note ending
 at the mask's left edge gets an onset of its own).
+
+**Tracks** (:func:`keep_tracks`). From a score or a file, the returned score keeps the input's
+tracks: every note none of whose steps lies in the region stays in its own track exactly as
+it was (its ticks, not the 16th-note image's), drum tracks are kept whole (the image never
+holds them), and the notes the image has in the region go to one new track,
+:data:`INPAINTED_TRACK` (a note of the input that reached into the region is replaced by what
+the image has there). ``merge=True`` returns the image decoded as one track instead, as
+Pictures of MIDI does; from an image or a PNG the result is always that one track.
 """
 
 from __future__ import annotations
@@ -46,13 +54,17 @@ from .model import HDiT, images_to_tensor, load, tensor_to_images
 from .train import window_layout
 
 __all__ = ["inpaint", "inpaint_mask", "window_starts", "clean_region", "mask_fill",
-           "MASK_COLOUR", "SOUND_MIN", "MAX_CANDIDATES"]
+           "keep_tracks", "touches", "MASK_COLOUR", "SOUND_MIN", "MAX_CANDIDATES",
+           "INPAINTED_TRACK"]
 
 #: The colour of a drawn mask (RGB), matched within 48 per channel.
 MASK_COLOUR = (0, 0, 255)
 #: Green at or above which a generated pixel sounds (velocity 12); below it is silence.
 SOUND_MIN = 24
 MAX_CANDIDATES = 256
+#: Name and GM program of the track that holds the region's notes when the input's tracks are
+#: kept (:func:`keep_tracks`).
+INPAINTED_TRACK = ("Inpainted", 0)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -85,6 +97,21 @@ def _as_roll(source, bar_ticks) -> PianoRoll:
     if bar_ticks is not None:
         bar_ticks = checks.bar_ticks("bar_ticks", bar_ticks)
     return encode(source, bar_ticks=bar_ticks)
+
+
+def _as_score(source):
+    """The symusic Score of a score or a MIDI/MusicXML/ABC file; None for a roll, an image or
+    a PNG (what :func:`_as_roll` reads as a picture)."""
+    import symusic
+
+    if isinstance(source, symusic.Score):
+        return source
+    if isinstance(source, (str, os.PathLike, bytes)) and not (
+            isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".png"):
+        from ...io import load as load_score
+
+        return load_score(source)
+    return None
 
 
 def _range(value, name: str, low: int, high: int) -> tuple[int, int]:
@@ -248,6 +275,47 @@ def _chord_option(chords):
     return v
 
 
+# ------------------------------------------------------------------------------ tracks
+
+NOTE_FIELDS = ("time", "duration", "pitch", "velocity")
+
+
+def touches(notes, mask: np.ndarray, step_ticks: np.ndarray) -> np.ndarray:
+    """bool per note (a symusic note array's ``numpy()`` dict): does any 16th-note step the
+    note sounds in (partly counts) lie in ``mask`` (bool ``[128, W]``) on its pitch's row?
+    One cumulative sum per row, no loop over notes."""
+    time, end = notes["time"], notes["time"] + np.maximum(notes["duration"], 1)
+    width = mask.shape[1]
+    first = np.clip(np.searchsorted(step_ticks, time, "right") - 1, 0, width)
+    last = np.clip(np.searchsorted(step_ticks, end, "left"), 0, width)
+    counts = np.zeros((mask.shape[0], width + 1), np.int64)
+    np.cumsum(mask, 1, out=counts[:, 1:])
+    row = PITCHES - 1 - np.clip(notes["pitch"].astype(np.int64), 0, PITCHES - 1)
+    return counts[row, np.maximum(last, first)] > counts[row, first]
+
+
+def keep_tracks(score, roll: PianoRoll, region: np.ndarray, image: np.ndarray):
+    """``score`` (symusic) with the notes that touch ``region`` (:func:`touches`, pitched
+    tracks only) removed from their tracks, and the notes ``image`` decodes to there (on
+    ``roll``'s grid) added as a new track :data:`INPAINTED_TRACK` (module docstring)."""
+    import symusic
+
+    steps = roll.grid.step_ticks()
+    out = score.copy()
+    for track in out.tracks:
+        if track.is_drum or not len(track.notes):
+            continue
+        n = track.notes.numpy()
+        keep = ~touches(n, region, steps)
+        track.notes = symusic.Note.from_numpy(*(n[k][keep] for k in NOTE_FIELDS))
+    drawn = decode(PianoRoll(image, roll.meta, roll.tracks)).tracks[0].notes.numpy()
+    new = symusic.Track(INPAINTED_TRACK[0], INPAINTED_TRACK[1], False)
+    inside = touches(drawn, region, steps)
+    new.notes = symusic.Note.from_numpy(*(drawn[k][inside] for k in NOTE_FIELDS))
+    out.tracks.append(new)
+    return out
+
+
 # ------------------------------------------------------------------------------ sampling
 
 def _sample_window(net: HDiT, image, mask, cond, *, folded, steps, sampler, resample,
@@ -282,7 +350,8 @@ def _sample_window(net: HDiT, image, mask, cond, *, folded, steps, sampler, resa
 def inpaint(score_or_image, mask=None, *, bars=None, pitches=None, mask_png=None,
             steps: int = 32, sampler: str = "dpmpp_2m_sde", resample: int = 1,
             candidates: int = 1, busyness: float | None = None, rank=None, chords="auto",
-            seed: int = 0, model=None, device: str = "auto", bar_ticks=None):
+            seed: int = 0, model=None, device: str = "auto", bar_ticks=None,
+            merge: bool = False):
     """Fill a region of a piece's piano roll with HDiT; returns ``(score, image)``: the
     decoded result (one merged track, the input's tempos and bars) and its ``uint8 [128, W,
     3]`` image. See the module docstring for the mask (``mask`` / ``mask_png`` / ``bars`` x
@@ -291,13 +360,18 @@ def inpaint(score_or_image, mask=None, *, bars=None, pitches=None, mask_png=None
     highest kept). ``chords``: the conditioning per window, 'auto' (recognized in the input),
     None (none) or a 12-vector. ``model``: an :class:`HDiT`, a folder or shipped name (None:
     the shipped ``hdit-pop909``). ``bar_ticks``: bar starts for a score whose meter is wrong
-    (POP909: ``song.bar_ticks()``). ``seed`` fixes every draw (CPU generator)."""
+    (POP909: ``song.bar_ticks()``). ``seed`` fixes every draw (CPU generator). ``merge``:
+    return the image decoded as one track even from a score (default: the input's tracks
+    kept, the region's notes in a new track; module docstring)."""
     _check_options(steps, sampler, resample, candidates, busyness, seed)
     chords = _chord_option(chords)
     if rank is not None and not callable(rank):
         raise ArgumentTypeError(f"must be a function (image, mask) -> float, got {rank!r}",
                                 "rank")
-    roll = _as_roll(score_or_image, bar_ticks)
+    if not isinstance(merge, bool):
+        raise ArgumentTypeError(f"must be True or False, got {merge!r}", "merge")
+    source = _as_score(score_or_image)
+    roll = _as_roll(score_or_image if source is None else source, bar_ticks)
     region = inpaint_mask(roll, mask, bars=bars, pitches=pitches, mask_png=mask_png)
     from ...training import resolve_device
 
@@ -319,8 +393,9 @@ def inpaint(score_or_image, mask=None, *, bars=None, pitches=None, mask_png=None
         image[:, cols] = found[_best(found, image[:, cols], m, busyness, rank)]
         todo[:, cols] = False
     image = clean_region(image, roll.image, region)  # every pixel outside the region as given
-    out = PianoRoll(image, roll.meta, roll.tracks)
-    return decode(out), image
+    if source is not None and not merge:
+        return keep_tracks(source, roll, region, image), image
+    return decode(PianoRoll(image, roll.meta, roll.tracks)), image
 
 
 def _best(found, original, mask, busyness, rank) -> int:

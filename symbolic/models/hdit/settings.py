@@ -28,8 +28,9 @@ class Settings:
     (chords of the window, e.g. a 12-bin pitch-class profile; 0: no conditioning input).
 
     Training (:func:`symbolic.models.hdit.train.train`, Pictures of MIDI's recipe): ``steps``
-    of AdamW (``lr``, betas (0.9, 0.95), ``weight_decay``; constant after a warm-up of
-    ``min(500, steps // 10)``), ``batch`` windows per step, an EMA of the weights with decay
+    of AdamW (``lr``, betas (0.9, 0.95), ``weight_decay``; after a warm-up of ``min(500,
+    steps // 10)``, ``schedule`` 'constant' or 'cosine' down to ``lr * min_lr_ratio`` at the
+    last step), ``batch`` windows per step, an EMA of the weights with decay
     ``ema_decay`` (warmed up as ``min(ema_decay, (1 + n) / (10 + n))`` after ``n`` updates;
     the EMA is what is saved), ``seed``, ``eval_every`` / ``checkpoint_every`` steps,
     ``threads`` (torch CPU threads; None: torch's default).
@@ -51,6 +52,8 @@ class Settings:
     steps: int = 20000
     threads: int | None = 1
     lr: float = 5e-4
+    schedule: str = "constant"
+    min_lr_ratio: float = 0.02
     weight_decay: float = 1e-3
     ema_decay: float = 0.999
     seed: int = 0
@@ -80,6 +83,8 @@ class Settings:
                                      "eval_every": (1, None), "checkpoint_every": (1, None)})
         self.lr = checks.number("lr", self.lr, 0.0, 10.0, low_open=True)
         self.weight_decay = checks.number("weight_decay", self.weight_decay, 0.0, 10.0)
+        checks.choice("schedule", self.schedule, ("constant", "cosine"))
+        self.min_lr_ratio = checks.number("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         self.ema_decay = checks.number("ema_decay", self.ema_decay, 0.0, 1.0)
         if self.threads is not None:
             self.threads = checks.integer("threads", self.threads, 1, 4096)

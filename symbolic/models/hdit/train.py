@@ -37,7 +37,8 @@ from .masks import training_mask
 from .model import HDiT, images_to_tensor
 from .settings import Settings
 
-__all__ = ["window_layout", "training_batch", "EMATrainee", "hdit_loss", "train",
+__all__ = ["window_layout", "training_batch", "EMATrainee", "hdit_loss", "train", "warm_start",
+           "SHAPE_FIELDS",
            "CHORD_DROP", "LOG_EVERY"]
 
 #: Share of training windows whose chord vector is all zeros.
@@ -138,7 +139,8 @@ def _fit_config(s: Settings, device: str, progress: bool):
     from ...training import TrainConfig
 
     return TrainConfig(steps=s.steps, lr=s.lr, betas=(0.9, 0.95), weight_decay=s.weight_decay,
-                       warmup=min(500, s.steps // 10), schedule="constant",
+                       warmup=min(500, s.steps // 10), schedule=s.schedule,
+                       min_lr_ratio=s.min_lr_ratio,
                        eval_every=s.eval_every, checkpoint_every=s.checkpoint_every,
                        log_every=LOG_EVERY, seed=s.seed, device=device, threads=s.threads,
                        progress=progress)
@@ -159,9 +161,35 @@ def _corpus(s: Settings, data_path, limit, progress):
     return train_songs, shape, evals
 
 
+#: The settings that fix a model's weights' shapes: a warm start must agree on them.
+SHAPE_FIELDS = ("widths", "depths", "head_dim", "kernel", "ff_ratio", "patch", "mapping_width",
+                "mapping_depth", "channels", "image_size", "chord_dim")
+
+
+def warm_start(trainee: EMATrainee, init, s: Settings) -> str:
+    """Copy the weights of the HDiT ``init`` (a shipped name or a folder) into both the
+    trainee's model and its EMA; the two must have the same :data:`SHAPE_FIELDS`. Returns
+    what was loaded, for ``training.json``."""
+    from .model import load
+
+    try:
+        start = load(str(init), device="cpu")
+    except (TypeError, KeyError, ValueError, RuntimeError) as e:  # another family's config
+        raise ArgumentError(f"{init} is not an HDiT model ({type(e).__name__}: {e})",
+                            "init") from None
+    theirs, ours = asdict(start.settings), asdict(s)
+    differ = [f for f in SHAPE_FIELDS if theirs[f] != ours[f]]
+    if differ:
+        found = ", ".join(f"{f} {theirs[f]} vs {ours[f]}" for f in differ)
+        raise ArgumentError(f"{init} was trained with other sizes ({found})", "init")
+    trainee.net.load_state_dict(start.state_dict())
+    trainee.ema.load_state_dict(start.state_dict())
+    return str(init)
+
+
 def train(settings: Settings | None = None, out=None, *, data_path=None, device: str = "auto",
           resume: bool = True, progress: bool = True, stop_at: int | None = None,
-          max_minutes: float | None = None, limit: int | None = None) -> dict:
+          max_minutes: float | None = None, limit: int | None = None, init=None) -> dict:
     """Train HDiT with ``settings`` (default :class:`Settings`) on POP909's train split
     (held-out loss of the EMA on 4 fixed batches of the valid split; ``data_path``: the POP909
     folder; ``limit``: only the first songs of each split, for smoke runs) and save the EMA
@@ -170,7 +198,10 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     Checkpoints (model, EMA and optimizer) go to ``out/checkpoint``; run again to resume
     (``resume=False`` starts over). ``stop_at``: stop after that step (a multiple of
     :data:`LOG_EVERY`) of the ``settings.steps`` schedule; ``max_minutes`` stops at the first
-    logged step past that time. Returns what ``training.json`` holds."""
+    logged step past that time. ``init``: start from that model's weights (a shipped name or
+    a folder, same sizes; :func:`warm_start`) instead of random ones, e.g. a second stage at
+    a decaying learning rate (a checkpoint to resume from still wins). Returns what
+    ``training.json`` holds."""
     from ...training import check_run, fit, seed_everything, stop_rule
 
     check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
@@ -186,6 +217,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(s.seed)
     trainee = EMATrainee(HDiT(s), s.ema_decay)
+    started_from = warm_start(trainee, init, s) if init is not None else None
 
     def make_batch(rng, step):
         return training_batch(train_songs, rng, **shape)
@@ -197,7 +229,8 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     trainee.update()  # the weights of the last step
     model = trainee.ema.to("cpu").eval()
     model.save_pretrained(out)
-    info = {"steps": result.step, "planned_steps": s.steps, "settings": asdict(s),
+    info = {"steps": result.step, "planned_steps": s.steps, "init": started_from,
+            "settings": asdict(s),
             "window_steps": shape["steps"], "folded": shape["folded"],
             "train_songs": len(train_songs), "parameters": model.n_parameters(),
             "minutes": round((time.time() - started) / 60, 2), "device": str(device),
