@@ -25,7 +25,7 @@ from .io import load, save
 
 __version__ = "0.1.0"
 __all__ = ["load", "save", "describe", "infill", "inpaint", "compose", "harmonize",
-           "find_themes", "melodize", "SymbolicError", "__version__"]
+           "find_themes", "develop_theme", "melodize", "SymbolicError", "__version__"]
 
 _SUBMODULES = {"convert", "harmony", "metrics", "data", "io", "errors", "plot",
                "analysis", "representations", "cli", "tokens", "models", "training", "audio",
@@ -76,6 +76,15 @@ def find_themes(score, **kwargs):
     from .models.themes import find_themes as _find_themes
 
     return _find_themes(score, **kwargs)
+
+
+def develop_theme(theme, bars=32, **kwargs):
+    """A new piece that opens with a theme and brings it back where Theme Transformer places
+    it; returns the Score and those bars (see
+    :func:`symbolic.models.theme_transformer.develop_theme`)."""
+    from .models.theme_transformer import develop_theme as _develop_theme
+
+    return _develop_theme(theme, bars, **kwargs)
 
 
 def melodize(chords, bars=None, **kwargs):

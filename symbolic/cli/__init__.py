@@ -26,6 +26,10 @@
                                           the theme region of a song (recurring two-bar
                                           melody segments, clustered)
     symbolic train themes --out DIR       train the theme encoder on POP909
+    symbolic develop-theme THEME.mid -o OUT.mid [--bars 32] [--seed N] [--png P]
+                                          a new piece from a theme (Theme Transformer)
+    symbolic train theme-transformer --out DIR [--decoder-only]
+                                          train Theme Transformer (or its baseline) on POP909
     symbolic inpaint IN --bars 9-12 --pitches 60-84 -o OUT.mid [--png P] [--mask M.png]
                                           fill a region of the piano roll with HDiT (a
                                           trained --model), keep every other note

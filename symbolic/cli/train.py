@@ -1,8 +1,9 @@
 """``symbolic train NAME``: every model family's training command, each with its own options.
 
 A family registers here by name with the CLI module that holds its ``add_train_arguments(p)``
-and ``run_train(args)``; the module (and torch) load only when that family is trained or its
-help is asked for.
+and ``run_train(args)`` (or, when a module serves two families, an object of that module
+holding both, named third); the module (and torch) load only when that family is trained or
+its help is asked for.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 
 __all__ = ["FAMILIES", "add_parsers", "run_arguments"]
 
-#: family name -> (CLI module under symbolic.cli, one line of help)
+#: family name -> (CLI module under symbolic.cli, one line of help[, object in the module])
 FAMILIES = {
     "getdiff": ("generate", "GETDiff masked track diffusion on POP909 (shipped weights)"),
     "harmony2vec": ("harmony2vec", "harmony embeddings on POP909 + music21 (shipped weights)"),
@@ -19,6 +20,8 @@ FAMILIES = {
     "hrnn": ("hrnn", "CM-HRNN melody over chords and its baselines on POP909 (shipped weights)"),
     "themes": ("themes", "contrastive theme encoder on POP909 melody segments (shipped weights)"),
     "hdit": ("inpaint", "HDiT piano-roll inpainting on POP909 images"),
+    "theme-transformer": ("themes", "Theme Transformer (or --decoder-only baseline) on POP909 "
+                                    "theme events (shipped weights)", "THEME_TRANSFORMER"),
 }
 
 
@@ -40,8 +43,9 @@ def add_parsers(sub) -> None:
     train = sub.add_parser("train", help="train a model family and save its weights: "
                                          + ", ".join(FAMILIES))
     families = train.add_subparsers(dest="family", required=True, metavar="NAME")
-    for name, (module, text) in FAMILIES.items():
+    for name, (module, text, *holder) in FAMILIES.items():
         p = families.add_parser(name, help=text)
         cli = importlib.import_module(f"{__package__}.{module}")
+        cli = getattr(cli, holder[0]) if holder else cli
         cli.add_train_arguments(p)
         p.set_defaults(func=cli.run_train)

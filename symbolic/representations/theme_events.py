@@ -162,7 +162,7 @@ def note_table(score: symusic.Score, bar_ticks=None) -> tuple[np.ndarray, dict]:
         ok = (t >= bars[0]) & (t < bars[-1]) & (a["pitch"] >= PITCH_RANGE[0]) & \
              (a["pitch"] <= PITCH_RANGE[1])
         dropped += int((~ok).sum())
-        on, off = _to_step(t[ok], bars), _to_step(np.minimum(t[ok] + d[ok], bars[-1]), bars)
+        on, off = _to_step(t[ok], bars), _to_step(t[ok] + d[ok], bars)
         rows.append(np.stack([np.full(len(on), role), on, a["pitch"][ok].astype(np.int64),
                               off - on, a["velocity"][ok].astype(np.int64)], axis=1))
     notes = np.concatenate(rows) if rows else np.zeros((0, 5), np.int64)
