@@ -60,8 +60,9 @@ TEMPO_LOW, TEMPO_STEP = 48.0, 3.0
 _TPQ = 480
 _STEP = _TPQ * 4 // STEPS_PER_BAR
 
-#: ``tokenizers/theme-events.json`` in a source checkout (the list is also built in code).
-VOCAB_FILE = Path(__file__).resolve().parents[2] / "tokenizers" / "theme-events.json"
+#: ``tokenizers/theme-events.json``, as the package ships it (``symbolic/pretrained/tokenizers``
+#: links to the checkout's ``tokenizers/``); the list itself is built in code (:func:`vocabulary`).
+VOCAB_FILE = Path(__file__).resolve().parents[1] / "pretrained" / "tokenizers" / "theme-events.json"
 
 
 def vocabulary() -> list:
