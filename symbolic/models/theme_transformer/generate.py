@@ -71,7 +71,7 @@ def _theme_span(score: symusic.Score, bar_ticks, bars) -> tuple[int, int]:
     notes, info = te.note_table(score, bar_ticks)
     if bars is not None:
         if not isinstance(bars, (tuple, list)) or len(bars) != 2:
-            raise ArgumentError(f"must be (first, last) bars, got {bars!r}", "bars")
+            raise ArgumentError(f"theme bars must be (first, last), got {bars!r}", "theme")
         first = checks.integer("theme bars", bars[0], 1, info["n_bars"])
         last = checks.integer("theme bars", bars[1], first, info["n_bars"])
         lo, hi = (first - 1) * te.STEPS_PER_BAR, last * te.STEPS_PER_BAR
