@@ -66,6 +66,7 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
     comp = ["compose", "--chords", "C G", "--quiet", "--steps", "1", "-o", f"{o}/c.mid"]
     ren = ["render", f["tiny"], f"{o}/r.wav"]
     mel = ["melodize", "--chords", "C G Am F", "-o", f"{o}/m.mid"]
+    dev = ["develop-theme", f["tiny"], "-o", f"{o}/dev.mid"]
     har = ["harmonize", "corpus:bach/bwv38.6", "--track", "Soprano", "--quiet", "--steps", "1",
            "-o", f"{o}/h.musicxml"]
     sim = ["harmony-embed", "similar", "C:maj"]
@@ -121,6 +122,12 @@ def cases(f: dict) -> list[tuple[str, str, list[str], int]]:
         ("find-themes", "--eps 0", ["find-themes", f["tiny"], "--eps", "0"], U),
         ("find-themes", "--melody 99", ["find-themes", f["tiny"], "--melody", "99"], U),
         ("find-themes", "--meter 0/4", ["find-themes", f["tiny"], "--meter", "0/4"], U),
+        ("develop-theme", "missing file", [*dev[:1], f["missing"], *dev[2:]], B),
+        ("develop-theme", "--bars 0", [*dev, "--bars", "0"], U),
+        ("develop-theme", "--seed -1", [*dev, "--seed", "-1"], U),
+        ("develop-theme", "--theme-bars 5-2", [*dev, "--theme-bars", "5-2"], U),
+        ("develop-theme", "--model missing folder", [*dev, "--model", f["missing"] + "/m"], B),
+        ("develop-theme", "-o /proc/x.mid", [*dev[:-1], "/proc/x.mid"], B),
         ("infill", "--bars 16-9", [*inf, "--bars", "16-9"], U),
         ("infill", "--bars abc", [*inf, "--bars", "abc"], U),
         ("infill", "--bars 0-2", [*inf, "--bars", "0-2"], U),

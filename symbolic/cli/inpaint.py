@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import checks
 from ..errors import ArgumentError
-from .train import run_arguments
+from .train import as_option, run_arguments
 
 __all__ = ["add_parsers", "add_train_arguments", "run_train"]
 
@@ -34,14 +34,6 @@ def _pair(text: str, name: str, low: int) -> tuple[int, int]:
 _OPTIONS = {"steps": "--steps", "resample": "--resample", "candidates": "--candidates",
             "busyness": "--busyness", "seed": "--seed", "bars": "--bars", "pitches": "--pitches",
             "mask_png": "--mask", "mask": "--mask", "sampler": "--sampler", "device": "--device"}
-
-
-def _as_option(error: ArgumentError, options: dict) -> ArgumentError:
-    """``error`` naming the command's option (``options``: argument name -> option) instead of
-    the function's argument; as it is for any other source."""
-    if error.source not in options:
-        return error
-    return ArgumentError(error.reason, options[error.source])
 
 
 def _cmd_inpaint(args) -> int:
@@ -73,7 +65,7 @@ def _cmd_inpaint(args) -> int:
                                seed=args.seed, model=args.model, device=args.device,
                                chords=None if args.no_chords else "auto", merge=args.merge)
     except ArgumentError as e:
-        raise _as_option(e, _OPTIONS) from None
+        raise as_option(e, _OPTIONS) from None
     _write(score, image, args)
     return 0
 
@@ -173,7 +165,7 @@ def run_train(args) -> int:
                      max_minutes=args.max_minutes, resume=not args.restart,
                      progress=not args.quiet, limit=args.limit, init=args.init)
     except ArgumentError as e:
-        raise _as_option(e, _TRAIN_OPTIONS) from None
+        raise as_option(e, _TRAIN_OPTIONS) from None
     last = next((h for h in reversed(info["history"]) if "eval_loss" in h), {})
     print(f"saved {args.out}: {info['steps']} steps in {info['minutes']} min, held-out EDM "
           f"loss (EMA) {last.get('eval_loss', float('nan')):.4f}")

@@ -10,7 +10,8 @@ import sys
 import warnings
 from types import SimpleNamespace
 
-from .train import run_arguments
+from ..errors import ArgumentError
+from .train import as_option, run_arguments
 
 __all__ = ["add_parsers", "add_train_arguments", "run_train", "cmd_find_themes",
            "train_command", "cmd_develop_theme", "THEME_TRANSFORMER"]
@@ -96,6 +97,11 @@ def _theme_bars(text: str | None):
     return int(first), int(last or first)
 
 
+#: develop_theme's arguments -> the options of ``symbolic develop-theme``.
+DEVELOP_OPTIONS = {"bars": "--bars", "seed": "--seed", "temperature": "--temperature",
+                   "top_p": "--top-p", "theme bars": "--theme-bars", "device": "--device"}
+
+
 def cmd_develop_theme(args) -> int:
     """Handler of ``symbolic develop-theme``: writes the piece (and the PNG), prints where the
     theme recurs."""
@@ -111,9 +117,12 @@ def cmd_develop_theme(args) -> int:
     if args.meter:
         score = with_meter(score, args.meter)
     theme = score if bars is None else (score, bars)
-    result = develop_theme(theme, args.bars, seed=args.seed, temperature=args.temperature,
-                           top_p=args.top_p, model=args.model, decoder_only=args.decoder_only,
-                           device=args.device)
+    try:
+        result = develop_theme(theme, args.bars, seed=args.seed, temperature=args.temperature,
+                               top_p=args.top_p, model=args.model,
+                               decoder_only=args.decoder_only, device=args.device)
+    except ArgumentError as e:
+        raise as_option(e, DEVELOP_OPTIONS) from None
     io.save(result.score, out)
     if args.png:
         plot_development(result, path=args.png, title=f"{args.file}: {result.summary()}")

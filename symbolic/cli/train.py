@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["FAMILIES", "add_parsers", "run_arguments"]
+__all__ = ["FAMILIES", "add_parsers", "run_arguments", "as_option"]
 
 #: family name -> (CLI module under symbolic.cli, one line of help[, object in the module])
 FAMILIES = {
@@ -37,6 +37,17 @@ def run_arguments(p, *, stop_at: str | None = "stop after this step of the --ste
     if restart:
         p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def as_option(error, options: dict):
+    """An :class:`~symbolic.errors.ArgumentError` naming the command's option (``options``:
+    function argument -> option, e.g. ``{"bars": "--bars"}``) instead of the function's
+    argument; any other error as it is. Commands raise ``as_option(e, OPTIONS) from None``."""
+    from ..errors import ArgumentError
+
+    if not isinstance(error, ArgumentError) or error.source not in options:
+        return error
+    return ArgumentError(error.reason, options[error.source])
 
 
 def add_parsers(sub) -> None:
