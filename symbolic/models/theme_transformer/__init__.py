@@ -20,13 +20,19 @@ Shipped weights: ``symbolic/pretrained/theme-transformer`` (:func:`load`) and th
 ``--decoder-only`` for the baseline). Evaluation: ``benchmarks/eval_theme.py``.
 """
 
-from .data import SHIFTS, THEME_BARS, ThemeSong, WindowSampler, held_out, pop909_theme_songs, theme_song
-from .generate import MAX_PIECE_BARS, MAX_THEME_BARS, Development, develop_theme, plot_development, sample, theme_events_of
+from .data import (
+    SHIFTS, THEME_BARS, ThemeSong, WindowSampler, held_out, pop909_theme_songs, theme_song,
+)
+from .generate import (
+    MAX_PIECE_BARS, MAX_THEME_BARS, Development, develop_theme, plot_development, sample,
+    theme_events_of,
+)
 from .model import BASELINE, DEFAULT, DecoderLayer, ThemeTransformer, load, sinusoid
 from .settings import Settings
 from .train import build, evaluate_theme_gain, train
 
 __all__ = ["ThemeTransformer", "DecoderLayer", "sinusoid", "load", "DEFAULT", "BASELINE",
            "Settings", "train", "build", "evaluate_theme_gain", "ThemeSong", "theme_song",
-           "pop909_theme_songs", "WindowSampler", "held_out", "THEME_BARS", "SHIFTS", "develop_theme", "Development",
-           "plot_development", "sample", "theme_events_of", "MAX_THEME_BARS", "MAX_PIECE_BARS"]
+           "pop909_theme_songs", "WindowSampler", "held_out", "THEME_BARS", "SHIFTS",
+           "develop_theme", "Development", "plot_development", "sample", "theme_events_of",
+           "MAX_THEME_BARS", "MAX_PIECE_BARS"]

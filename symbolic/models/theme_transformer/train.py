@@ -54,7 +54,8 @@ def evaluate_theme_gain(model: ThemeTransformer, batches: list) -> dict:
         logits = model(b["inputs"], b["positions"], b.get("theme"))
         nll = F.cross_entropy(logits.transpose(1, 2), b["targets"], reduction="none")
         real = b["targets"] != 0
-        for key, sel in (("in", real & (b["positions"] > 0)), ("out", real & (b["positions"] == 0))):
+        inside = b["positions"] > 0
+        for key, sel in (("in", real & inside), ("out", real & ~inside)):
             sums[key][0] += float(nll[sel].sum())
             sums[key][1] += int(sel.sum())
     model.train(was)
