@@ -97,10 +97,10 @@ def summarize(rows: list[tuple[np.ndarray, np.ndarray]]) -> dict:
             "fill": len(f) / max(len(t), 1)}
 
 
-def windows(pop: Pop909, n: int, bars: int, rng):
-    """(song, roll, first bar) for ``n`` test windows: songs in turn, a random bar with at
-    least ``bars`` bars before it."""
-    ids = pop.available("test")
+def windows(pop: Pop909, n: int, bars: int, rng, split: str = "test"):
+    """(song, roll, first bar) for ``n`` windows of ``split``: songs in turn, a random bar with
+    at least ``bars`` bars before it."""
+    ids = pop.available(split)
     for k in range(n):
         song = pop.song(ids[(k * len(ids)) // max(n, 1) % len(ids)])  # spread over the split
         roll = encode(song.score, bar_ticks=song.bar_ticks())
@@ -122,7 +122,7 @@ def getdiff_fill(song, roll, bars, cut):
 
 def run_shape(shape, args, rng, pop, methods, seconds):
     rows = {m: [] for m in methods}
-    for song, roll, first in windows(pop, args.windows, args.bars, rng):
+    for song, roll, first in windows(pop, args.windows, args.bars, rng, args.split):
         bars = (first, first + args.bars - 1)
         cut = None
         if shape == "continuation":  # the song ends with the region
@@ -139,7 +139,7 @@ def run_shape(shape, args, rng, pop, methods, seconds):
                 _, filled[m] = symbolic.inpaint(
                     roll, bars=bars, pitches=SHAPES[shape], steps=args.steps,
                     resample=int(m.split("=")[1]), candidates=args.candidates,
-                    seed=args.seed, model=args.model)
+                    sampler=methods[m], seed=args.seed, model=args.model)
                 seconds.setdefault(m, []).append(time.process_time() - t)
             elif m == "getdiff" and SHAPES[shape] is None:
                 filled[m] = getdiff_fill(song, roll, bars, cut)
@@ -165,16 +165,23 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=24)
     ap.add_argument("--candidates", type=int, default=2)
     ap.add_argument("--us", default="1,2,3", help="RePaint tries per step to compare")
+    ap.add_argument("--samplers", default="dpmpp_2m_sde",
+                    help="samplers to compare (dpmpp_2m_sde, euler, heun), comma-separated")
+    ap.add_argument("--split", default="test", choices=("valid", "test"),
+                    help="POP909 split of the windows (choose settings on valid)")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--data", default=None, help="POP909 folder")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    methods = [f"hdit U={u}" for u in args.us.split(",")] + ["empty", "previous", "getdiff"]
+    samplers = args.samplers.split(",")
+    methods = {f"hdit {s + ' ' if len(samplers) > 1 else ''}U={u}": s
+               for s in samplers for u in args.us.split(",")}
+    methods.update(dict.fromkeys(["empty", "previous", "getdiff"]))
     pop = Pop909(args.data)
     seconds: dict = {}
-    print(f"# HDiT inpainting on POP909 test windows ({args.steps} steps, {args.candidates} "
-          f"candidates, one CPU thread)")
+    print(f"# HDiT inpainting on POP909 {args.split} windows ({args.steps} steps, "
+          f"{args.candidates} candidates, one CPU thread)")
     for shape in args.shapes.split(","):
         run_shape(shape, args, np.random.default_rng(args.seed), pop, methods, seconds)
     print()
