@@ -16,8 +16,8 @@ The family's parts, in reading order:
 
 Shipped weights: ``symbolic/pretrained/theme-transformer`` (:func:`load`) and the baseline
 ``symbolic/pretrained/theme-decoder`` (``load(decoder_only=True)``), reproduced by
-``symbolic train theme-transformer --out symbolic/pretrained/theme-transformer`` (add
-``--decoder-only`` for the baseline). Evaluation: ``benchmarks/eval_theme.py``.
+``symbolic train theme-transformer --out symbolic/pretrained/theme-transformer --steps 700``
+(add ``--decoder-only`` for the baseline). Evaluation: ``benchmarks/eval_theme.py``.
 """
 
 from .data import (
