@@ -160,12 +160,12 @@ def run_shape(shape, args, rng, pop, methods, seconds):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None, help="HDiT folder (default: the shipped weights)")
-    ap.add_argument("--windows", type=int, default=8, help="windows per shape")
+    ap.add_argument("--windows", type=int, default=12, help="windows per shape")
     ap.add_argument("--bars", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=16, help="sampling steps (inpaint's default)")
     ap.add_argument("--candidates", type=int, default=2)
     ap.add_argument("--us", default="1,2,3", help="RePaint tries per step to compare")
-    ap.add_argument("--samplers", default="dpmpp_2m_sde",
+    ap.add_argument("--samplers", default="heun",
                     help="samplers to compare (dpmpp_2m_sde, euler, heun), comma-separated")
     ap.add_argument("--split", default="test", choices=("valid", "test"),
                     help="POP909 split of the windows (choose settings on valid)")
@@ -180,7 +180,7 @@ def main() -> None:
     methods.update(dict.fromkeys(["empty", "previous", "getdiff"]))
     pop = Pop909(args.data)
     seconds: dict = {}
-    print(f"# HDiT inpainting on POP909 {args.split} windows ({args.steps} steps, "
+    print(f"# HDiT inpainting on POP909 {args.split} windows ({args.samplers}, {args.steps} steps, "
           f"{args.candidates} candidates, one CPU thread)")
     for shape in args.shapes.split(","):
         run_shape(shape, args, np.random.default_rng(args.seed), pop, methods, seconds)

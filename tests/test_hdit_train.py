@@ -122,6 +122,8 @@ def test_train_checkpoints_resumes_and_saves(pop909_root, tmp_path):
     assert np.isfinite(full["history"][-1]["eval_loss"])
     info = json.loads((tmp_path / "full" / "training.json").read_text())
     assert info["window_steps"] == 64 and not info["folded"]
+    card = (tmp_path / "full" / "README.md").read_text()  # ours, not the Hub mixin's blank one
+    assert card.startswith("# full") and "20 steps" in card and "More Information" not in card
     part = train(s, tmp_path / "part", data_path=pop909_root, device="cpu", limit=3,
                  progress=False, stop_at=10)
     assert part["steps"] == 10 and (tmp_path / "part" / "checkpoint").is_dir()

@@ -15,8 +15,10 @@ when it fits, else windows that overlap the previous one by an eighth, each fill
 still masked with the earlier windows' results as known pixels.
 
 **Sampling** (:func:`symbolic.models.sampling.sample_inpaint`): ``steps`` noise levels of
-EDM's schedule, the known region re-noised after every step (RePaint), ``resample`` tries per
-step, ``candidates`` images drawn at once per window and ranked by how close the share of
+EDM's schedule (default 16 Heun steps, 31 network calls: on POP909's valid split Heun filled
+masks closer to the real density than DPM-Solver++(2M) SDE and Euler at equal calls,
+``benchmarks/results_eval_hdit_valid.txt``), the known region re-noised after every step
+(RePaint), ``resample`` tries per step, ``candidates`` images drawn at once per window and ranked by how close the share of
 sounding pixels inside the mask comes to ``busyness`` (None: to the share around the mask,
 in the same pitch rows outside it), or by a score of the caller's (``rank``).
 
@@ -348,7 +350,7 @@ def _sample_window(net: HDiT, image, mask, cond, *, folded, steps, sampler, resa
 
 
 def inpaint(score_or_image, mask=None, *, bars=None, pitches=None, mask_png=None,
-            steps: int = 32, sampler: str = "dpmpp_2m_sde", resample: int = 1,
+            steps: int = 16, sampler: str = "heun", resample: int = 1,
             candidates: int = 1, busyness: float | None = None, rank=None, chords="auto",
             seed: int = 0, model=None, device: str = "auto", bar_ticks=None,
             merge: bool = False):

@@ -228,6 +228,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
                  stop=stop_rule(stop_at, max_minutes, started))
     trainee.update()  # the weights of the last step
     model = trainee.ema.to("cpu").eval()
+    (out / "README.md").unlink(missing_ok=True)  # the Hub mixin writes a blank card when none
     model.save_pretrained(out)
     info = {"steps": result.step, "planned_steps": s.steps, "init": started_from,
             "settings": asdict(s),
@@ -236,4 +237,26 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
             "minutes": round((time.time() - started) / 60, 2), "device": str(device),
             "ema_updates": int(trainee.updates), "history": result.history}
     (out / "training.json").write_text(json.dumps(info, indent=1))
+    (out / "README.md").write_text(model_card(out.name, info))
     return info
+
+
+def model_card(name: str, info: dict) -> str:
+    """The ``README.md`` of a trained HDiT folder: what it is, its size, its cost, its
+    held-out loss, how to use and evaluate it (``info``: what ``training.json`` holds)."""
+    s = info["settings"]
+    evals = [h["eval_loss"] for h in info["history"] if "eval_loss" in h]
+    held = f"; held-out EDM loss of the EMA weights {evals[-1]:.4f}" if evals else ""
+    start = f", starting from {info['init']}" if info.get("init") else ""
+    return "\n".join([
+        f"# {name}", "",
+        "HDiT (hourglass diffusion transformer, EDM) of `symbolic.models.hdit` inpainting "
+        f"POP909 piano-roll images: 128 pitches x {info['window_steps']} sixteenth-note steps, "
+        f"3 channels, chord vector ({s['chord_dim']} pitch classes) in the conditioning. "
+        f"Widths {s['widths']}, depths {s['depths']}, {info['parameters']:,} parameters.", "",
+        f"Trained on POP909's train split ({info['train_songs']} songs): {info['steps']} steps "
+        f"of {s['batch']} windows ({s['schedule']} learning rate from {s['lr']}){start} in "
+        f"{info['minutes']} min on {info['device']}{held}.", "",
+        "Use: `symbolic.inpaint(score, bars=(9, 12), pitches=(60, 84), model=FOLDER)`, "
+        "`symbolic inpaint in.mid --model FOLDER`; evaluate: "
+        "`python -P benchmarks/eval_hdit.py --model FOLDER`.", ""])
