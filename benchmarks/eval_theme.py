@@ -22,10 +22,12 @@ songs (838-873, never the test songs): the 90th percentile of the distance from 
 of a song's theme cluster (:func:`symbolic.find_themes`) to that cluster's first segment:
 "as close to the theme as nine in ten of its real recurrences". *Recurrences*: runs of near
 bars; *where*: the mean first bar of those runs; *near_eps*: the share within
-:data:`symbolic.models.themes.EPS` (find_themes' clustering radius) instead; *marked*: regions the model itself opened
-with ``Theme_Start`` after the opening; *in_marked* / *off_marked*: the mean distance of the
-segments that start in those marked bars / in the others (does the model's marker carry the
-theme's material?).
+:data:`symbolic.models.themes.EPS` (find_themes' clustering radius) instead;
+*marked*: regions the model itself opened with ``Theme_Start`` after the opening (for the
+real songs: their own theme regions after the opening, as :func:`symbolic.find_themes` finds
+them);
+*in_marked* / *off_marked*: the mean distance of the segments that start in those marked bars
+/ in the others (does the model's marker carry the theme's material?).
 
 **Music.** Pitch-class entropy, pitch range, empty-beat rate and polyphony
 (:mod:`symbolic.metrics`, MusPy's definitions), and the chord-tone ratio: the share of MELODY
@@ -41,6 +43,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -134,15 +137,25 @@ def real_excerpt(song, first: int, bars: int, rng=None):
     return te.decode(ids), last - first + 1
 
 
-def retrieved_start(song, encoder) -> int | None:
+def retrieved(song, encoder):
+    """The song's theme as :func:`symbolic.find_themes` finds it: (first bar of its first
+    region or None, every bar of its regions)."""
     found = themes.find_themes(song.score, bar_ticks=song.bar_ticks(), model=encoder)
-    return found.regions[0][0] if found.regions else None
+    return (found.regions[0][0] if found.regions else None), list(found.theme_bars)
+
+
+def real_marked(d: np.ndarray, theme_bars: list, first: int, n: int) -> dict:
+    """The real excerpt's counterpart of the model's markers: the song's own theme regions
+    after the opening (find_themes), renumbered from the excerpt's first bar."""
+    bars = [b - first + 1 for b in theme_bars if first + 2 <= b <= first + n - 1]
+    runs = sum(1 for i, b in enumerate(bars) if i == 0 or bars[i - 1] != b - 1)
+    return {"marked": runs, **marked_figures(d, SimpleNamespace(theme_bars=bars))}
 
 
 def run_song(song, prompt, models, encoder, threshold, bars, rng) -> dict:
     """Every row's figures for one test song (a row missing where it cannot be made)."""
     rows = {}
-    first = retrieved_start(song, encoder)
+    first, theme_bars = retrieved(song, encoder)
     themes_of = {"prompt": str(prompt)}
     if first is not None and first + 1 <= len(song.bar_ticks()):
         themes_of["retrieved"] = (song, (first, first + 1))
@@ -157,9 +170,10 @@ def run_song(song, prompt, models, encoder, threshold, bars, rng) -> dict:
         for name, r in (("real songs", None), ("shuffled real bars", rng)):
             score, n = real_excerpt(song, first, bars, r)
             if n >= 4:
-                rows[name] = {**theme_figures(bar_distances(score, encoder, n), threshold),
-                              **music_figures(score), "marked": np.nan,
-                              "in_marked": np.nan, "off_marked": np.nan}
+                d = bar_distances(score, encoder, n)
+                marked = (real_marked(d, theme_bars, first, n) if r is None else
+                          {"marked": np.nan, "in_marked": np.nan, "off_marked": np.nan})
+                rows[name] = {**theme_figures(d, threshold), **music_figures(score), **marked}
     return rows
 
 
@@ -212,8 +226,10 @@ def main() -> None:
     lines += table(per_song)
     lines += ["", "distance/near/recurrences/where: melody two-bar segments from bar 3 against "
               "the opening theme (module docstring); marked: Theme_Start regions the model "
-              "opened after the opening; in_marked/off_marked: mean distance in and out of those bars "
-              "(means over the pieces that have such bars); music figures over the whole piece."]
+              "opened after the opening (real songs: their own theme regions, find_themes); "
+              "in_marked/off_marked: mean distance in and out of "
+              "those bars (means over the pieces that have such bars); music figures over the "
+              "whole piece."]
     text = "\n".join(lines)
     print(text)
     Path(args.out).write_text(text + "\n")
