@@ -121,7 +121,7 @@ def test_train_checkpoints_resumes_and_saves(pop909_root, tmp_path):
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert np.isfinite(full["history"][-1]["eval_loss"])
     info = json.loads((tmp_path / "full" / "training.json").read_text())
-    assert info["window_steps"] == 64 and not info["folded"]
+    assert info["window_steps"] == 64 and not info["folded"] and info["device"] == "cpu"
     card = (tmp_path / "full" / "README.md").read_text()  # ours, not the Hub mixin's blank one
     assert card.startswith("# full") and "20 steps" in card and "More Information" not in card
     part = train(s, tmp_path / "part", data_path=pop909_root, device="cpu", limit=3,

@@ -202,7 +202,7 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
     a folder, same sizes; :func:`warm_start`) instead of random ones, e.g. a second stage at
     a decaying learning rate (a checkpoint to resume from still wins). Returns what
     ``training.json`` holds."""
-    from ...training import check_run, fit, seed_everything, stop_rule
+    from ...training import check_run, fit, resolve_device, seed_everything, stop_rule
 
     check_run(device=device, out=out, stop_at=stop_at, max_minutes=max_minutes)
     if stop_at is not None and stop_at % LOG_EVERY:
@@ -234,7 +234,8 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
             "settings": asdict(s),
             "window_steps": shape["steps"], "folded": shape["folded"],
             "train_songs": len(train_songs), "parameters": model.n_parameters(),
-            "minutes": round((time.time() - started) / 60, 2), "device": str(device),
+            "minutes": round((time.time() - started) / 60, 2),
+            "device": str(resolve_device(device)),
             "ema_updates": int(trainee.updates), "history": result.history}
     (out / "training.json").write_text(json.dumps(info, indent=1))
     (out / "README.md").write_text(model_card(out.name, info))
