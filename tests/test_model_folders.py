@@ -48,3 +48,18 @@ def test_broken_and_mismatched_folders(tmp_path):
     (folder / "model.safetensors").unlink()
     with pytest.raises(DataNotFoundError, match="model.safetensors missing"):
         harmony2vec.load(folder, device="cpu")
+
+
+def test_saved_folders_carry_a_real_card_never_the_blank_hub_one(tmp_path):
+    model = getdiff.load("getdiff-pop909", device="cpu")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text("stale card")
+    model.save_pretrained(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert card.startswith("# m") and "GETDiff" in card and "More Information" not in card
+    model.save_pretrained(tmp_path / "n", card="# mine\n")
+    assert (tmp_path / "n" / "README.md").read_text() == "# mine\n"
+    assert getdiff.load(tmp_path / "n", device="cpu") is not None
+    for shipped in PRETRAINED_ROOT.iterdir():  # every shipped model says what it is
+        card = shipped / "README.md"
+        assert not card.exists() or "More Information Needed" not in card.read_text(), shipped

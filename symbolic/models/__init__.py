@@ -140,8 +140,21 @@ class HubModel(PyTorchModelHubMixin):
     ``model.safetensors``; ``from_pretrained(folder_or_repo)`` rebuilds the module from both.
 
     Differences from the plain huggingface_hub mixin: loading is strict (every tensor must
-    match), prints nothing, and refuses pickled ``pytorch_model.bin`` weights.
+    match), prints nothing, and refuses pickled ``pytorch_model.bin`` weights; saving writes
+    ``card`` (or a short card naming the class) as ``README.md``, never the mixin's blank Hub
+    card, and replaces a stale one.
     """
+
+    def save_pretrained(self, save_directory, *, card: str | None = None, **kwargs):
+        folder = Path(save_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        if card is None:
+            cls = type(self)
+            card = (f"# {folder.name}\n\n`{cls.__module__}.{cls.__qualname__}` of `symbolic`: "
+                    "`config.json` holds its settings, `model.safetensors` its weights; load "
+                    f"it with `{cls.__qualname__}.from_pretrained(folder)`.\n")
+        (folder / "README.md").write_text(card)  # present, so the mixin writes none
+        return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod
     def _from_pretrained(cls, *, model_id: str, revision=None, cache_dir=None,

@@ -179,7 +179,6 @@ def save(model: Harmony2Vec, out, *, report: dict | None = None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     card = out / "README.md"
-    card.unlink(missing_ok=True)
     model.save_pretrained(out)
     lines = ["# harmony2vec", "",
              "Skip-gram (negative sampling) embeddings of one-beat pitch-class slices, after "

@@ -228,7 +228,6 @@ def train(settings: Settings | None = None, out=None, *, data_path=None, device:
                  stop=stop_rule(stop_at, max_minutes, started))
     trainee.update()  # the weights of the last step
     model = trainee.ema.to("cpu").eval()
-    (out / "README.md").unlink(missing_ok=True)  # the Hub mixin writes a blank card when none
     model.save_pretrained(out)
     info = {"steps": result.step, "planned_steps": s.steps, "init": started_from,
             "settings": asdict(s),

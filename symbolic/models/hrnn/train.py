@@ -141,7 +141,6 @@ def save(model: CMHRNN, out, report: dict, command: str | None = None) -> Path:
     """``model.save_pretrained(out)`` plus ``training.json`` and a ``README.md`` model card."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "README.md").unlink(missing_ok=True)
     model.save_pretrained(out)
     (out / "training.json").write_text(json.dumps(report, indent=1))
     t = report["test"]

@@ -68,7 +68,6 @@ def save(model: ThemeTransformer, out, report: dict, command: str | None = None)
     """``model.save_pretrained(out)`` plus ``training.json`` and a ``README.md`` model card."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "README.md").unlink(missing_ok=True)  # the Hub mixin writes its own when none
     model.save_pretrained(out)
     (out / "training.json").write_text(json.dumps(report, indent=1))
     v = report["valid"]

@@ -154,7 +154,6 @@ def save(model: ThemeEncoder, out, report: dict, command: str | None = None) -> 
     card = _card(model, report, command)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "README.md").unlink(missing_ok=True)  # the Hub mixin writes its own when none
     model.save_pretrained(out)
     (out / "README.md").write_text(card.replace("{name}", out.name))
     (out / "training.json").write_text(json.dumps(report, indent=1))
