@@ -18,9 +18,10 @@ still masked with the earlier windows' results as known pixels.
 EDM's schedule (default 16 Heun steps, 31 network calls: on POP909's valid split Heun filled
 masks closer to the real density than DPM-Solver++(2M) SDE and Euler at equal calls,
 ``benchmarks/results_eval_hdit_valid.txt``), the known region re-noised after every step
-(RePaint), ``resample`` tries per step, ``candidates`` images drawn at once per window and ranked by how close the share of
-sounding pixels inside the mask comes to ``busyness`` (None: to the share around the mask,
-in the same pitch rows outside it), or by a score of the caller's (``rank``).
+(RePaint), ``resample`` tries per step, ``candidates`` images drawn at once per window and
+ranked by how close the share of sounding pixels inside the mask comes to ``busyness``
+(None: to the share around the mask, in the same pitch rows outside it), or by a score of the
+caller's (``rank``).
 
 **Exactness.** Pixels outside the mask are copied back from the input, and the filled region
 is cleaned into a decodable image (:func:`clean_region`): so decoding the result changes no

@@ -16,7 +16,7 @@ The family's parts, in reading order:
 
 Shipped weights: ``symbolic/pretrained/theme-transformer`` (:func:`load`) and the baseline
 ``symbolic/pretrained/theme-decoder`` (``load(decoder_only=True)``), reproduced by
-``symbolic train theme-transformer --out symbolic/pretrained/theme-transformer --steps 700``
+``symbolic train theme-transformer --out symbolic/pretrained/theme-transformer``
 (add ``--decoder-only`` for the baseline). Evaluation: ``benchmarks/eval_theme.py``.
 """
 
